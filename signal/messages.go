@@ -1,0 +1,166 @@
+// Package signal speaks Switchyard's WebSocket protocol (docs/protocol.md):
+// it decodes and validates client messages, encodes server messages, and runs
+// one read loop and one write loop per connection with ping/pong liveness.
+package signal
+
+// Message types, client → server.
+const (
+	TypeJoin      = "join"
+	TypeOffer     = "offer"  // also server → client, for the subscribe PC
+	TypeAnswer    = "answer" // also server → client, for the publish PC
+	TypeCandidate = "candidate"
+	TypeLeave     = "leave"
+)
+
+// Message types, server → client.
+const (
+	TypeJoined            = "joined"
+	TypeParticipantJoined = "participant-joined"
+	TypeParticipantLeft   = "participant-left"
+	TypeTrackPublished    = "track-published"
+	TypeTrackUnpublished  = "track-unpublished"
+	TypeLeft              = "left"
+	TypeError             = "error"
+)
+
+// Peer connection roles carried in offer, answer and candidate messages.
+const (
+	PCPublish   = "publish"   // client → server media; the client offers
+	PCSubscribe = "subscribe" // server → client media; the server offers
+)
+
+// Error codes sent in error messages.
+const (
+	CodeBadMessage    = "bad-message"       // not JSON, or a field is missing or wrong
+	CodeUnknownType   = "unknown-type"      // type is not one this server knows
+	CodeTooLarge      = "message-too-large" // the frame exceeded signaling.max_message_size
+	CodeNotJoined     = "not-joined"        // the message needs a joined session
+	CodeAlreadyJoined = "already-joined"    // join twice on one socket without leave
+	CodeRoomFull      = "room-full"         // room.max_participants reached
+	CodeBadSDP        = "bad-sdp"           // the SDP could not be applied
+	CodeBadCandidate  = "bad-candidate"     // the ICE candidate could not be applied
+	CodeWrongState    = "wrong-state"       // e.g. an answer nobody asked for
+	CodeInternal      = "internal"          // the server failed; the session goes on
+	CodeShuttingDown  = "shutting-down"     // the server is draining and takes no joins
+)
+
+// Envelope is decoded first to learn the type; the rest of the same object
+// is then decoded into the type's own struct.
+type Envelope struct {
+	Type string `json:"type"`
+}
+
+// Join asks to enter a room.
+type Join struct {
+	Type string `json:"type"`
+	Room string `json:"room"`
+	Name string `json:"name"`
+}
+
+// SDP carries an offer or answer for one of the two peer connections.
+type SDP struct {
+	Type string `json:"type"`
+	PC   string `json:"pc"`
+	SDP  string `json:"sdp"`
+}
+
+// Candidate is a trickled ICE candidate; a null candidate ends gathering.
+type Candidate struct {
+	Type      string        `json:"type"`
+	PC        string        `json:"pc"`
+	Candidate *ICECandidate `json:"candidate"`
+}
+
+// ICECandidate mirrors the browser's RTCIceCandidateInit.
+type ICECandidate struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
+}
+
+// Leave ends the session on purpose.
+type Leave struct {
+	Type string `json:"type"`
+}
+
+// TrackInfo describes one published track. StreamID is the publisher's
+// participant id, so a browser keeps each participant's audio and video in
+// one MediaStream and lip-syncs them.
+type TrackInfo struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"` // "audio" or "video"
+	StreamID string `json:"stream_id"`
+	Codec    string `json:"codec,omitempty"`
+}
+
+// ParticipantInfo describes someone in the room.
+type ParticipantInfo struct {
+	ID       string      `json:"id"`
+	Name     string      `json:"name"`
+	JoinedAt string      `json:"joined_at"` // RFC 3339
+	Tracks   []TrackInfo `json:"tracks"`
+}
+
+// ICEServer mirrors the browser's RTCIceServer.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// Joined answers a join.
+type Joined struct {
+	Type          string            `json:"type"`
+	Room          string            `json:"room"`
+	ParticipantID string            `json:"participant_id"`
+	LeaveSecret   string            `json:"leave_secret"`
+	Participants  []ParticipantInfo `json:"participants"`
+	ICEServers    []ICEServer       `json:"ice_servers"`
+	PingInterval  int64             `json:"ping_interval_ms"`
+	PingTimeout   int64             `json:"ping_timeout_ms"`
+}
+
+// ParticipantJoined tells the room about a newcomer.
+type ParticipantJoined struct {
+	Type        string          `json:"type"`
+	Participant ParticipantInfo `json:"participant"`
+}
+
+// ParticipantLeft tells the room someone is gone, and why.
+type ParticipantLeft struct {
+	Type          string `json:"type"`
+	ParticipantID string `json:"participant_id"`
+	Reason        string `json:"reason"`
+}
+
+// TrackPublished announces a track before it is offered on the subscribe PC.
+type TrackPublished struct {
+	Type          string    `json:"type"`
+	ParticipantID string    `json:"participant_id"`
+	Track         TrackInfo `json:"track"`
+}
+
+// TrackUnpublished withdraws a track; clients drop it at once.
+type TrackUnpublished struct {
+	Type          string `json:"type"`
+	ParticipantID string `json:"participant_id"`
+	TrackID       string `json:"track_id"`
+	Kind          string `json:"kind"`
+}
+
+// Left tells a participant its own session is over and why.
+type Left struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+// Error reports a problem with a request; the session goes on unless the
+// socket is then closed.
+type Error struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Ref echoes the type of the request that failed, when known.
+	Ref string `json:"ref,omitempty"`
+}
