@@ -3,6 +3,8 @@
 // one read loop and one write loop per connection with ping/pong liveness.
 package signal
 
+import "github.com/switchyard-sfu/switchyard/room"
+
 // Message types, client → server.
 const (
 	TypeJoin      = "join"
@@ -31,17 +33,16 @@ const (
 
 // Error codes sent in error messages.
 const (
-	CodeBadMessage    = "bad-message"       // not JSON, or a field is missing or wrong
-	CodeUnknownType   = "unknown-type"      // type is not one this server knows
-	CodeTooLarge      = "message-too-large" // the frame exceeded signaling.max_message_size
-	CodeNotJoined     = "not-joined"        // the message needs a joined session
-	CodeAlreadyJoined = "already-joined"    // join twice on one socket without leave
-	CodeRoomFull      = "room-full"         // room.max_participants reached
-	CodeBadSDP        = "bad-sdp"           // the SDP could not be applied
-	CodeBadCandidate  = "bad-candidate"     // the ICE candidate could not be applied
-	CodeWrongState    = "wrong-state"       // e.g. an answer nobody asked for
-	CodeInternal      = "internal"          // the server failed; the session goes on
-	CodeShuttingDown  = "shutting-down"     // the server is draining and takes no joins
+	CodeBadMessage   = "bad-message"       // not JSON, or a field is missing or wrong
+	CodeUnknownType  = "unknown-type"      // type is not one this server knows
+	CodeTooLarge     = "message-too-large" // the frame exceeded signaling.max_message_size
+	CodeNotJoined    = "not-joined"        // the message needs a joined session
+	CodeRoomFull     = "room-full"         // room.max_participants reached
+	CodeBadSDP       = "bad-sdp"           // the SDP could not be applied
+	CodeBadCandidate = "bad-candidate"     // the ICE candidate could not be applied
+	CodeWrongState   = "wrong-state"       // e.g. an answer nobody asked for
+	CodeInternal     = "internal"          // the server failed; the session goes on
+	CodeShuttingDown = "shutting-down"     // the server is draining and takes no joins
 )
 
 // Envelope is decoded first to learn the type; the rest of the same object
@@ -84,23 +85,12 @@ type Leave struct {
 	Type string `json:"type"`
 }
 
-// TrackInfo describes one published track. StreamID is the publisher's
-// participant id, so a browser keeps each participant's audio and video in
-// one MediaStream and lip-syncs them.
-type TrackInfo struct {
-	ID       string `json:"id"`
-	Kind     string `json:"kind"` // "audio" or "video"
-	StreamID string `json:"stream_id"`
-	Codec    string `json:"codec,omitempty"`
-}
-
-// ParticipantInfo describes someone in the room.
-type ParticipantInfo struct {
-	ID       string      `json:"id"`
-	Name     string      `json:"name"`
-	JoinedAt string      `json:"joined_at"` // RFC 3339
-	Tracks   []TrackInfo `json:"tracks"`
-}
+// TrackInfo and ParticipantInfo are the room's own descriptions, which
+// already carry their wire names.
+type (
+	TrackInfo       = room.TrackInfo
+	ParticipantInfo = room.ParticipantInfo
+)
 
 // ICEServer mirrors the browser's RTCIceServer.
 type ICEServer struct {

@@ -1,0 +1,139 @@
+package testclient
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/signal"
+)
+
+// Tracks are the local tracks a client publishes.
+type Tracks struct {
+	Audio *webrtc.TrackLocalStaticRTP
+	Video *webrtc.TrackLocalStaticRTP
+}
+
+// Publish creates the publish PC with an Opus and a VP8 track, offers it
+// and waits for the server's answer.
+func (c *Client) Publish(ctx context.Context, streamID string) (Tracks, error) {
+	pc, err := c.newPC(signal.PCPublish)
+	if err != nil {
+		return Tracks{}, err
+	}
+	c.mu.Lock()
+	c.pub = pc
+	c.mu.Unlock()
+	var tracks Tracks
+	tracks.Audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", streamID)
+	if err != nil {
+		return Tracks{}, err
+	}
+	tracks.Video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", streamID)
+	if err != nil {
+		return Tracks{}, err
+	}
+	for _, t := range []webrtc.TrackLocal{tracks.Audio, tracks.Video} {
+		if _, err := pc.AddTransceiverFromTrack(t, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+			return Tracks{}, err
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return Tracks{}, err
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return Tracks{}, err
+	}
+	from := len(c.Messages())
+	if err := c.Send(signal.SDP{Type: signal.TypeOffer, PC: signal.PCPublish, SDP: offer.SDP}); err != nil {
+		return Tracks{}, err
+	}
+	m, _, err := c.WaitFor(ctx, from, func(m Message) bool { return m.Type == signal.TypeAnswer || m.Type == signal.TypeError })
+	if err != nil {
+		return Tracks{}, err
+	}
+	if m.Type == signal.TypeError {
+		return Tracks{}, fmt.Errorf("offer refused: %s", m.Raw)
+	}
+	return tracks, nil
+}
+
+func (c *Client) newPC(role string) (*webrtc.PeerConnection, error) {
+	pc, err := c.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, err
+	}
+	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		msg := signal.Candidate{Type: signal.TypeCandidate, PC: role}
+		if cand != nil {
+			init := cand.ToJSON()
+			msg.Candidate = &signal.ICECandidate{Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex, UsernameFragment: init.UsernameFragment}
+		}
+		_ = c.Send(msg)
+	})
+	return pc, nil
+}
+
+// answerSubscribe handles a server offer, creating the subscribe PC on
+// the first one.
+func (c *Client) answerSubscribe(m Message) error {
+	var msg signal.SDP
+	if err := m.Decode(&msg); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	pc, closed := c.sub, c.closed
+	c.mu.Unlock()
+	if closed {
+		return nil
+	}
+	if pc == nil {
+		var err error
+		if pc, err = c.newPC(signal.PCSubscribe); err != nil {
+			return err
+		}
+		pc.OnTrack(c.receive)
+		c.mu.Lock()
+		c.sub = pc
+		c.mu.Unlock()
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: msg.SDP}); err != nil {
+		return err
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return err
+	}
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return err
+	}
+	return c.Send(signal.SDP{Type: signal.TypeAnswer, PC: signal.PCSubscribe, SDP: answer.SDP})
+}
+
+// receive copies every packet of a remote track into Packets.
+func (c *Client) receive(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	c.wg.Add(1)
+	defer c.wg.Done()
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		select {
+		case c.Packets <- Packet{StreamID: track.StreamID(), Kind: track.Kind().String(), Payload: pkt.Payload}:
+		default:
+		}
+	}
+}
+
+// SubscribeSDP returns the subscribe PC's current remote description.
+func (c *Client) SubscribeSDP() string {
+	c.mu.Lock()
+	pc := c.sub
+	c.mu.Unlock()
+	if pc == nil || pc.CurrentRemoteDescription() == nil {
+		return ""
+	}
+	return pc.CurrentRemoteDescription().SDP
+}

@@ -1,0 +1,258 @@
+// Package room owns membership: who is in which room, joining, the one
+// leave path every cause goes through, and what everyone else is told.
+// It drives the media core (sfu) and reports to an Observer (session log,
+// metrics); it knows nothing of WebSockets.
+package room
+
+import (
+	"cmp"
+	"context"
+	"crypto/subtle"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/switchyard-sfu/switchyard/internal/ids"
+	"github.com/switchyard-sfu/switchyard/sfu"
+	"go.uber.org/zap"
+)
+
+// Options configure a Manager.
+type Options struct {
+	MaxParticipants int      // per room
+	Observer        Observer // may be nil
+	Log             *zap.Logger
+}
+
+// Manager holds every room on this server. Lock order: Manager.mu before
+// Room.mu; nothing that holds a Room.mu takes Manager.mu.
+type Manager struct {
+	engine   *sfu.Engine
+	opts     Options
+	log      *zap.Logger
+	observer Observer
+
+	mu           sync.Mutex
+	rooms        map[string]*Room
+	participants map[string]*Participant // by id, for the leave beacon
+	closing      bool
+}
+
+// NewManager makes an empty Manager that builds peer connections with engine.
+func NewManager(engine *sfu.Engine, opts Options) *Manager {
+	obs := opts.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	return &Manager{
+		engine:       engine,
+		opts:         opts,
+		log:          cmp.Or(opts.Log, zap.NewNop()),
+		observer:     obs,
+		rooms:        make(map[string]*Room),
+		participants: make(map[string]*Participant),
+	}
+}
+
+// Join puts a new participant called name into roomName, creating the
+// room if needed. Before Join returns, client has been sent Joined, the
+// room has been told, and the existing tracks are on their way to the
+// newcomer's subscribe PC.
+func (m *Manager) Join(roomName, name string, client Client) (*Participant, error) {
+	if err := validateRoomName(roomName); err != nil {
+		return nil, err
+	}
+	if err := validateDisplayName(name); err != nil {
+		return nil, err
+	}
+	p, err := m.newParticipant(name, client)
+	if err != nil {
+		return nil, err
+	}
+
+	m.mu.Lock()
+	if m.closing {
+		m.mu.Unlock()
+		p.closePeers()
+		return nil, ErrShuttingDown
+	}
+	r := m.rooms[roomName]
+	if r == nil {
+		r = newRoom(roomName)
+		m.rooms[roomName] = r
+	}
+	r.mu.Lock()
+	if len(r.participants) >= m.opts.MaxParticipants {
+		empty := len(r.participants) == 0
+		r.mu.Unlock()
+		if empty {
+			delete(m.rooms, roomName)
+		}
+		m.mu.Unlock()
+		p.closePeers()
+		return nil, ErrRoomFull
+	}
+	m.participants[p.id] = p
+	m.mu.Unlock()
+	defer r.mu.Unlock()
+
+	p.room = r
+	p.joinedAt = time.Now()
+	p.lastHeard.Store(p.joinedAt.UnixNano())
+	others := r.sortedParticipants()
+	info := JoinInfo{Room: r.name, ParticipantID: p.id, LeaveSecret: p.secret, ICEServers: m.engine.ICEServers()}
+	for _, o := range others {
+		info.Participants = append(info.Participants, o.info())
+	}
+	client.Joined(info)
+	for _, o := range others {
+		o.client.ParticipantJoined(p.info())
+	}
+	r.participants[p.id] = p
+	for _, o := range others {
+		for _, t := range o.sortedTracks() {
+			m.forward(t, p)
+		}
+	}
+	m.observer.Joined(p.joinEvent(p.joinedAt))
+	m.log.Info("participant joined", zap.String("room", r.name), zap.String("participant", p.id), zap.String("name", p.name))
+	return p, nil
+}
+
+// LeaveWithSecret ends a session on behalf of the page's leave beacon,
+// which can prove who it is only by the secret given at join.
+func (m *Manager) LeaveWithSecret(participantID, secret string) error {
+	m.mu.Lock()
+	p := m.participants[participantID]
+	m.mu.Unlock()
+	if p == nil {
+		return ErrUnknown
+	}
+	if subtle.ConstantTimeCompare([]byte(p.secret), []byte(secret)) != 1 {
+		return ErrBadSecret
+	}
+	if !m.leave(p, ReasonTabClosed) {
+		return ErrLeft
+	}
+	return nil
+}
+
+// leave is the one way out of a room, whatever the cause. It reports
+// whether this call did the leaving; later calls for the same participant
+// do nothing. Everyone else hears track-unpublished and participant-left
+// before their subscribe PCs are renegotiated without the leaver's tracks.
+func (m *Manager) leave(p *Participant, reason Reason) bool {
+	r := p.room
+	now := time.Now()
+	r.mu.Lock()
+	if p.left {
+		r.mu.Unlock()
+		return false
+	}
+	p.left = true
+	delete(r.participants, p.id)
+	tracks := p.sortedTracks()
+	p.tracks = nil
+	others := r.sortedParticipants()
+	for _, o := range others {
+		for _, t := range tracks {
+			o.client.TrackUnpublished(p.id, trackInfo(t))
+		}
+		o.client.ParticipantLeft(p.id, reason)
+	}
+	for _, o := range others {
+		for _, t := range tracks {
+			o.sub.RemoveTrack(t.ID())
+		}
+	}
+	p.client.Left(reason)
+	event := p.leaveEvent(now, reason)
+	m.observer.Left(event)
+	empty := len(r.participants) == 0
+	r.mu.Unlock()
+
+	m.forget(p, r, empty)
+	p.closePeers()
+	m.log.Info("participant left",
+		zap.String("room", r.name), zap.String("participant", p.id), zap.String("name", p.name),
+		zap.String("reason", string(reason)), zap.Duration("duration", event.Duration),
+		zap.Duration("detection_delay", event.DetectionDelay))
+	return true
+}
+
+// forget drops p from the id index and r from the room map if it emptied.
+func (m *Manager) forget(p *Participant, r *Room, empty bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.participants, p.id)
+	if !empty || m.rooms[r.name] != r {
+		return
+	}
+	r.mu.Lock()
+	if len(r.participants) == 0 {
+		delete(m.rooms, r.name)
+	}
+	r.mu.Unlock()
+}
+
+// Rooms describes every room, sorted by name.
+func (m *Manager) Rooms() []Info {
+	m.mu.Lock()
+	rooms := make([]*Room, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		rooms = append(rooms, r)
+	}
+	m.mu.Unlock()
+	slices.SortFunc(rooms, func(a, b *Room) int { return cmp.Compare(a.name, b.name) })
+	infos := make([]Info, 0, len(rooms))
+	for _, r := range rooms {
+		infos = append(infos, r.info())
+	}
+	return infos
+}
+
+// Counts returns the number of rooms and of participants right now.
+func (m *Manager) Counts() (rooms, participants int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.rooms), len(m.participants)
+}
+
+// Shutdown refuses new joins and makes everyone leave with reason
+// server-shutdown, or stops early when ctx ends.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	m.closing = true
+	all := make([]*Participant, 0, len(m.participants))
+	for _, p := range m.participants {
+		all = append(all, p)
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.leave(p, ReasonServerShutdown)
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Joined(JoinEvent) {}
+func (nopObserver) Left(LeaveEvent)  {}
+
+// newParticipantID is separate so ids stay recognisable in logs.
+func newParticipantID() string { return ids.New("p_") }

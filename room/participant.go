@@ -1,0 +1,214 @@
+package room
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/internal/ids"
+	"github.com/switchyard-sfu/switchyard/sfu"
+	"go.uber.org/zap"
+)
+
+// Participant is one session in one room, with its two peer connections.
+type Participant struct {
+	id       string
+	name     string
+	secret   string
+	client   Client
+	manager  *Manager
+	pub      *sfu.Publisher
+	sub      *sfu.Subscriber
+	room     *Room     // set once at join
+	joinedAt time.Time // set once at join
+
+	// Guarded by room.mu.
+	tracks map[string]*sfu.Track
+	left   bool
+
+	lastHeard atomic.Int64 // unix nanoseconds of the last sign of life
+}
+
+func (m *Manager) newParticipant(name string, client Client) (*Participant, error) {
+	p := &Participant{
+		id:      newParticipantID(),
+		name:    name,
+		secret:  ids.Secret(),
+		client:  client,
+		manager: m,
+		tracks:  make(map[string]*sfu.Track),
+	}
+	fail := func(role PC, reason Reason) func(webrtc.PeerConnectionState) {
+		return func(state webrtc.PeerConnectionState) {
+			m.log.Debug("peer connection ended", zap.String("participant", p.id), zap.String("pc", string(role)), zap.Stringer("state", state))
+			why := reason
+			if state == webrtc.PeerConnectionStateClosed {
+				why = ReasonPCClosed
+			}
+			m.leave(p, why)
+		}
+	}
+	candidate := func(role PC) func(*webrtc.ICECandidateInit) {
+		return func(c *webrtc.ICECandidateInit) { p.client.Candidate(role, c) }
+	}
+	var err error
+	p.sub, err = m.engine.NewSubscriber(sfu.SubscriberEvents{
+		PeerEvents: sfu.PeerEvents{Candidate: candidate(PCSubscribe), Failed: fail(PCSubscribe, ReasonPCFailed)},
+		Offer:      func(sdp string) { p.client.Offer(sdp) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe peer connection: %w", err)
+	}
+	p.pub, err = m.engine.NewPublisher(p.id, sfu.PublisherEvents{
+		PeerEvents:   sfu.PeerEvents{Candidate: candidate(PCPublish), Failed: fail(PCPublish, ReasonPCFailed)},
+		Answer:       func(sdp string) { p.client.Answer(sdp) },
+		TrackStarted: p.trackStarted,
+		TrackEnded:   p.trackEnded,
+	})
+	if err != nil {
+		_ = p.sub.Close()
+		return nil, fmt.Errorf("publish peer connection: %w", err)
+	}
+	return p, nil
+}
+
+// ID is the participant's server-assigned id.
+func (p *Participant) ID() string { return p.id }
+
+// RoomName is the room the participant joined.
+func (p *Participant) RoomName() string { return p.room.name }
+
+// Touch records a sign of life (a message or pong) from the client; a
+// detected leave reports the time since the last one.
+func (p *Participant) Touch(at time.Time) { p.lastHeard.Store(at.UnixNano()) }
+
+// Leave ends the session with reason; it is idempotent.
+func (p *Participant) Leave(reason Reason) { p.manager.leave(p, reason) }
+
+// HandleOffer applies the client's offer for the publish PC; the answer
+// goes to the client through Client.Answer, ahead of any candidate.
+func (p *Participant) HandleOffer(sdp string) error {
+	if p.hasLeft() {
+		return ErrLeft
+	}
+	return p.pub.HandleOffer(sdp)
+}
+
+// HandleAnswer applies the client's answer for the subscribe PC.
+func (p *Participant) HandleAnswer(sdp string) error {
+	if p.hasLeft() {
+		return ErrLeft
+	}
+	return p.sub.HandleAnswer(sdp)
+}
+
+// AddCandidate trickles a client candidate into one of the PCs.
+func (p *Participant) AddCandidate(pc PC, c *webrtc.ICECandidateInit) error {
+	switch pc {
+	case PCPublish:
+		return p.pub.AddCandidate(c)
+	case PCSubscribe:
+		return p.sub.AddCandidate(c)
+	}
+	return fmt.Errorf("%w: unknown pc %q", sfu.ErrBadCandidate, pc)
+}
+
+func (p *Participant) hasLeft() bool {
+	p.room.mu.Lock()
+	defer p.room.mu.Unlock()
+	return p.left
+}
+
+// trackStarted announces a new track to the room, then offers it to every
+// other member.
+func (p *Participant) trackStarted(t *sfu.Track) {
+	r := p.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p.left {
+		return // the track ends when the closing publisher PC stops it
+	}
+	p.tracks[t.ID()] = t
+	others := r.othersThan(p)
+	for _, o := range others {
+		o.client.TrackPublished(p.id, trackInfo(t))
+	}
+	for _, o := range others {
+		p.manager.forward(t, o)
+	}
+	p.manager.log.Info("track published", zap.String("room", r.name), zap.String("participant", p.id),
+		zap.String("track", t.ID()), zap.String("codec", t.MimeType()))
+}
+
+// trackEnded withdraws a track the publisher stopped sending.
+func (p *Participant) trackEnded(t *sfu.Track) {
+	r := p.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := p.tracks[t.ID()]; !ok {
+		return
+	}
+	delete(p.tracks, t.ID())
+	others := r.othersThan(p)
+	for _, o := range others {
+		o.client.TrackUnpublished(p.id, trackInfo(t))
+	}
+	for _, o := range others {
+		o.sub.RemoveTrack(t.ID())
+	}
+}
+
+// forward adds t to to's subscribe PC; callers hold the room lock.
+func (m *Manager) forward(t *sfu.Track, to *Participant) {
+	if err := to.sub.AddTrack(t); err != nil && !errors.Is(err, sfu.ErrClosed) {
+		m.log.Warn("cannot forward track", zap.String("participant", to.id), zap.String("track", t.ID()), zap.Error(err))
+	}
+}
+
+func (p *Participant) closePeers() {
+	// Close errors only say the PC was already closed.
+	_ = p.pub.Close()
+	_ = p.sub.Close()
+}
+
+// sortedTracks returns the published tracks, audio first; callers hold room.mu.
+func (p *Participant) sortedTracks() []*sfu.Track {
+	list := make([]*sfu.Track, 0, len(p.tracks))
+	for _, t := range p.tracks {
+		list = append(list, t)
+	}
+	slices.SortFunc(list, func(a, b *sfu.Track) int {
+		return cmp.Or(cmp.Compare(a.Kind(), b.Kind()), strings.Compare(a.ID(), b.ID()))
+	})
+	return list
+}
+
+// info describes p; callers hold room.mu.
+func (p *Participant) info() ParticipantInfo {
+	info := ParticipantInfo{ID: p.id, Name: p.name, JoinedAt: p.joinedAt, Tracks: []TrackInfo{}}
+	for _, t := range p.sortedTracks() {
+		info.Tracks = append(info.Tracks, trackInfo(t))
+	}
+	return info
+}
+
+func trackInfo(t *sfu.Track) TrackInfo {
+	return TrackInfo{ID: t.ID(), Kind: t.Kind().String(), StreamID: t.StreamID(), Codec: t.MimeType()}
+}
+
+func (p *Participant) joinEvent(at time.Time) JoinEvent {
+	return JoinEvent{Time: at, Room: p.room.name, ParticipantID: p.id, Name: p.name}
+}
+
+func (p *Participant) leaveEvent(at time.Time, reason Reason) LeaveEvent {
+	e := LeaveEvent{JoinEvent: p.joinEvent(at), Reason: reason, Duration: at.Sub(p.joinedAt)}
+	if reason.Detected() {
+		e.DetectionDelay = max(0, at.Sub(time.Unix(0, p.lastHeard.Load())))
+	}
+	return e
+}

@@ -1,0 +1,28 @@
+package room
+
+// Reason says why a participant left. Every way of leaving has one, and
+// the session log and metrics count by it.
+type Reason string
+
+// Leave reasons.
+const (
+	ReasonLeave          Reason = "leave"           // the client sent leave
+	ReasonSocketClosed   Reason = "socket-closed"   // the WebSocket closed or broke
+	ReasonPingTimeout    Reason = "ping-timeout"    // nothing heard within the ping timeout
+	ReasonPCFailed       Reason = "pc-failed"       // a peer connection's ICE or DTLS failed
+	ReasonPCClosed       Reason = "pc-closed"       // a peer connection closed under us
+	ReasonTabClosed      Reason = "tab-closed"      // the page's leave beacon arrived
+	ReasonSwitchedRoom   Reason = "switched-room"   // the client joined another room
+	ReasonKicked         Reason = "kicked"          // an operator removed the participant
+	ReasonServerShutdown Reason = "server-shutdown" // the server is stopping
+)
+
+// Detected reports whether the server had to notice the leave itself,
+// rather than being told; only these have a meaningful detection delay.
+func (r Reason) Detected() bool {
+	switch r {
+	case ReasonSocketClosed, ReasonPingTimeout, ReasonPCFailed, ReasonPCClosed:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,94 @@
+package room
+
+import (
+	"time"
+
+	"github.com/pion/webrtc/v3"
+)
+
+// TrackInfo describes one published track. StreamID is the publisher's
+// participant id, so a browser keeps each participant's audio and video in
+// one MediaStream and lip-syncs them.
+type TrackInfo struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"` // "audio" or "video"
+	StreamID string `json:"stream_id"`
+	Codec    string `json:"codec,omitempty"`
+}
+
+// ParticipantInfo describes someone in a room.
+type ParticipantInfo struct {
+	ID       string      `json:"id"`
+	Name     string      `json:"name"`
+	JoinedAt time.Time   `json:"joined_at"`
+	Tracks   []TrackInfo `json:"tracks"`
+}
+
+// Info describes a room.
+type Info struct {
+	Name         string            `json:"room"`
+	Participants []ParticipantInfo `json:"participants"`
+}
+
+// JoinInfo is what a participant learns on joining.
+type JoinInfo struct {
+	Room          string
+	ParticipantID string
+	LeaveSecret   string
+	Participants  []ParticipantInfo // everyone already there, with tracks
+	ICEServers    []webrtc.ICEServer
+}
+
+// PC names one of a participant's two peer connections.
+type PC string
+
+// The two peer connections every participant has.
+const (
+	PCPublish   PC = "publish"   // client → server; the client offers
+	PCSubscribe PC = "subscribe" // server → client; the server offers
+)
+
+// Client is how a room talks to a participant's connection. Every method
+// must return at once (queue the message, never block on the network):
+// they are called with the room locked, which is what keeps each
+// participant's messages in a consistent order.
+type Client interface {
+	Joined(JoinInfo)
+	ParticipantJoined(ParticipantInfo)
+	ParticipantLeft(participantID string, reason Reason)
+	TrackPublished(participantID string, track TrackInfo)
+	TrackUnpublished(participantID string, track TrackInfo)
+	// Offer and Answer carry server SDP: an offer for the subscribe PC, an
+	// answer for the publish PC.
+	Offer(sdp string)
+	Answer(sdp string)
+	Candidate(pc PC, c *webrtc.ICECandidateInit)
+	// Left ends the participant's session; the connection may join again.
+	Left(reason Reason)
+}
+
+// JoinEvent and LeaveEvent are what an Observer (the session log,
+// metrics) learns.
+type JoinEvent struct {
+	Time          time.Time
+	Room          string
+	ParticipantID string
+	Name          string
+}
+
+// LeaveEvent is one ended session.
+type LeaveEvent struct {
+	JoinEvent
+	Reason   Reason
+	Duration time.Duration
+	// DetectionDelay is the time since the client was last heard, for
+	// leaves the server detected itself; zero otherwise.
+	DetectionDelay time.Duration
+}
+
+// Observer learns every join and leave, in order per participant. Calls
+// happen with the room locked, so they must be quick.
+type Observer interface {
+	Joined(JoinEvent)
+	Left(LeaveEvent)
+}

@@ -1,0 +1,49 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Errors returned by Join; callers map them to protocol error codes.
+var (
+	ErrBadRoomName  = errors.New("room: bad room name")
+	ErrBadName      = errors.New("room: bad display name")
+	ErrRoomFull     = errors.New("room: room is full")
+	ErrShuttingDown = errors.New("room: server is shutting down")
+	ErrUnknown      = errors.New("room: unknown participant")
+	ErrBadSecret    = errors.New("room: wrong leave secret")
+	ErrLeft         = errors.New("room: participant has left")
+)
+
+const maxNameLength = 64
+
+// validateRoomName allows 1–64 of [A-Za-z0-9_.-]: safe in URLs, logs and
+// metric labels without escaping.
+func validateRoomName(name string) error {
+	if name == "" || len(name) > maxNameLength {
+		return fmt.Errorf("%w: must be 1 to %d characters", ErrBadRoomName, maxNameLength)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return fmt.Errorf("%w: %q is not one of A-Z a-z 0-9 _ . -", ErrBadRoomName, c)
+		}
+	}
+	return nil
+}
+
+// validateDisplayName allows 1–64 printable characters.
+func validateDisplayName(name string) error {
+	n := utf8.RuneCountInString(name)
+	if n == 0 || n > maxNameLength || !utf8.ValidString(name) {
+		return fmt.Errorf("%w: must be 1 to %d characters of valid UTF-8", ErrBadName, maxNameLength)
+	}
+	for _, c := range name {
+		if !unicode.IsPrint(c) {
+			return fmt.Errorf("%w: contains an unprintable character", ErrBadName)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+// Package server assembles Switchyard from its parts — media engine, room
+// manager, signaling, web client, HTTP endpoints — and shuts them down in
+// order. The binary, the integration tests and the bench tool all use it,
+// so they run the same server.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/switchyard-sfu/switchyard/config"
+	"github.com/switchyard-sfu/switchyard/room"
+	"github.com/switchyard-sfu/switchyard/sfu"
+	"github.com/switchyard-sfu/switchyard/signal"
+	"go.uber.org/zap"
+)
+
+// Server is one running Switchyard.
+type Server struct {
+	cfg      config.Config
+	log      *zap.Logger
+	engine   *sfu.Engine
+	rooms    *room.Manager
+	signal   *signal.Handler
+	http     *http.Server
+	listener net.Listener
+	version  string
+}
+
+// Options are the parts of a server that do not come from the config file.
+type Options struct {
+	Log      *zap.Logger
+	Version  string
+	Observer room.Observer // session log and metrics; may be nil
+}
+
+// New builds a server from a validated config; Start makes it listen.
+func New(cfg config.Config, opts Options) (*Server, error) {
+	log := opts.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	engine, err := sfu.NewEngine(sfu.EngineConfig{
+		PortMin:     cfg.ICE.PortMin,
+		PortMax:     cfg.ICE.PortMax,
+		PublicIPs:   cfg.ICE.PublicIPs,
+		STUNServers: cfg.ICE.STUNServers,
+		Interfaces:  cfg.ICE.Interfaces,
+		Loopback:    cfg.ICE.Loopback,
+		UDP4Only:    cfg.ICE.UDP4Only,
+	}, log.Named("sfu"))
+	if err != nil {
+		return nil, fmt.Errorf("media engine: %w", err)
+	}
+	rooms := room.NewManager(engine, room.Options{
+		MaxParticipants: cfg.Room.MaxParticipants,
+		Observer:        opts.Observer,
+		Log:             log.Named("room"),
+	})
+	s := &Server{
+		cfg:     cfg,
+		log:     log,
+		engine:  engine,
+		rooms:   rooms,
+		version: opts.Version,
+		signal: signal.NewHandler(rooms, signal.Options{
+			PingInterval:   cfg.Signaling.PingInterval,
+			PingTimeout:    cfg.Signaling.PingTimeout,
+			MaxMessageSize: cfg.Signaling.MaxMessageSize,
+			AllowedOrigins: cfg.Signaling.AllowedOrigins,
+		}, log.Named("signal")),
+	}
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	return s, nil
+}
+
+// Start listens on the configured address and serves in the background
+// until Shutdown.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	s.listener = ln
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", zap.Error(err))
+		}
+	}()
+	s.log.Info("switchyard listening", zap.String("addr", ln.Addr().String()), zap.String("version", s.version))
+	return nil
+}
+
+// Addr is the address the server listens on, once started.
+func (s *Server) Addr() net.Addr { return s.listener.Addr() }
+
+// Rooms exposes the room manager, for stats and tests.
+func (s *Server) Rooms() *room.Manager { return s.rooms }
+
+// Engine exposes the media engine's counters.
+func (s *Server) Engine() *sfu.Engine { return s.engine }
+
+// Shutdown tells every participant the server is going (reason
+// server-shutdown), closes their peer connections and sockets, and stops
+// the HTTP server, all within ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	// Stop taking new connections first so nobody joins a closing server.
+	s.http.SetKeepAlivesEnabled(false)
+	errs := []error{
+		s.rooms.Shutdown(ctx),
+		s.signal.Shutdown(ctx),
+		s.http.Shutdown(ctx),
+	}
+	return errors.Join(errs...)
+}

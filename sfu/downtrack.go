@@ -1,0 +1,193 @@
+package sfu
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v3"
+)
+
+// Queue lengths per subscriber track: enough for a keyframe burst at
+// typical resolutions, small enough that a stalled subscriber costs little.
+const (
+	videoQueueLength = 512
+	audioQueueLength = 64
+)
+
+// ErrCodecNotNegotiated means the subscriber's answer accepted none of the
+// codecs the publisher sends; the track cannot be forwarded to it.
+var ErrCodecNotNegotiated = errors.New("sfu: subscriber did not negotiate the track's codec")
+
+// binding is what a negotiated subscriber transceiver gives us to write to.
+type binding struct {
+	ssrc        uint32
+	payloadType uint8
+	writer      webrtc.TrackLocalWriter
+}
+
+// DownTrack forwards one Track to one subscriber. It implements
+// webrtc.TrackLocal so pion negotiates it like any local track; its own
+// goroutine drains the queue so a slow subscriber stalls nobody else.
+type DownTrack struct {
+	track *Track
+	queue *packetRing
+	bound atomic.Pointer[binding]
+	stats *counters
+
+	sender *webrtc.RTPSender
+
+	header rtp.Header // reused by the writer goroutine for every packet
+
+	closeOnce sync.Once
+	done      chan struct{}
+	exited    chan struct{}
+}
+
+func newDownTrack(t *Track, stats *counters) *DownTrack {
+	size := audioQueueLength
+	if t.kind == webrtc.RTPCodecTypeVideo {
+		size = videoQueueLength
+	}
+	d := &DownTrack{
+		track:  t,
+		queue:  newPacketRing(size),
+		stats:  stats,
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+	go d.writeLoop()
+	return d
+}
+
+// ID implements webrtc.TrackLocal: the server's track id.
+func (d *DownTrack) ID() string { return d.track.id }
+
+// RID implements webrtc.TrackLocal; layers are not split yet.
+func (d *DownTrack) RID() string { return "" }
+
+// StreamID implements webrtc.TrackLocal: the publisher's participant id,
+// so a browser groups one participant's audio and video.
+func (d *DownTrack) StreamID() string { return d.track.streamID }
+
+// Kind implements webrtc.TrackLocal.
+func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.track.kind }
+
+// Bind implements webrtc.TrackLocal. It picks the negotiated codec that
+// matches what the publisher sends, preferring an exact fmtp match so
+// H.264 profiles line up.
+func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codec, ok := matchCodec(d.track.codec, ctx.CodecParameters())
+	if !ok {
+		return webrtc.RTPCodecParameters{}, ErrCodecNotNegotiated
+	}
+	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(codec.PayloadType), writer: ctx.WriteStream()})
+	// A new subscriber cannot decode anything before the next keyframe.
+	d.track.RequestKeyframe()
+	return codec, nil
+}
+
+// Unbind implements webrtc.TrackLocal.
+func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.bound.Store(nil)
+	return nil
+}
+
+func matchCodec(want webrtc.RTPCodecParameters, offered []webrtc.RTPCodecParameters) (webrtc.RTPCodecParameters, bool) {
+	for _, c := range offered {
+		if strings.EqualFold(c.MimeType, want.MimeType) && c.SDPFmtpLine == want.SDPFmtpLine {
+			return c, true
+		}
+	}
+	for _, c := range offered {
+		if strings.EqualFold(c.MimeType, want.MimeType) {
+			return c, true
+		}
+	}
+	return webrtc.RTPCodecParameters{}, false
+}
+
+func (d *DownTrack) writeLoop() {
+	defer close(d.exited)
+	for {
+		select {
+		case <-d.done:
+			for p := d.queue.pop(); p != nil; p = d.queue.pop() {
+				p.release()
+			}
+			return
+		case <-d.queue.notify:
+		}
+		for p := d.queue.pop(); p != nil; p = d.queue.pop() {
+			d.write(p)
+			p.release()
+		}
+	}
+}
+
+// write rewrites what differs per subscriber — SSRC and payload type — and
+// drops the publisher's header extensions, whose ids were negotiated on
+// another peer connection and would mean something else here.
+func (d *DownTrack) write(p *packet) {
+	b := d.bound.Load()
+	if b == nil {
+		return
+	}
+	raw := p.data()
+	n, err := d.header.Unmarshal(raw)
+	if err != nil {
+		return
+	}
+	end := len(raw)
+	if d.header.Padding {
+		pad := int(raw[end-1])
+		if pad == 0 || n+pad > end {
+			return
+		}
+		end -= pad
+		d.header.Padding = false
+		d.header.PaddingSize = 0
+	}
+	d.header.SSRC = b.ssrc
+	d.header.PayloadType = b.payloadType
+	d.header.Extension = false
+	d.header.Extensions = d.header.Extensions[:0]
+	if _, err := b.writer.WriteRTP(&d.header, raw[n:end]); err != nil {
+		return
+	}
+	d.stats.packetsForwarded.Add(1)
+	d.stats.bytesForwarded.Add(uint64(end - n))
+}
+
+// readRTCP relays the subscriber's keyframe requests to the publisher. It
+// also keeps pion's interceptors (NACK responder, reports) fed, which only
+// see RTCP that someone reads. It ends when the sender stops.
+func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
+	buf := make([]byte, maxPacketSize)
+	for {
+		n, _, err := sender.Read(buf)
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.track.RequestKeyframe()
+			}
+		}
+	}
+}
+
+// close stops the writer goroutine and waits for it, returning every
+// queued packet to the pool.
+func (d *DownTrack) close() {
+	d.closeOnce.Do(func() { close(d.done) })
+	<-d.exited
+}

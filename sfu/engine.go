@@ -1,0 +1,116 @@
+// Package sfu is Switchyard's media core: peer connections, receiving
+// published tracks, fanning their RTP out to subscribers, and relaying
+// keyframe requests. It knows nothing of rooms or WebSockets; its owner
+// learns what happens through the callbacks it passes in.
+package sfu
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/pion/ice/v2"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/internal/ids"
+	"go.uber.org/zap"
+)
+
+// EngineConfig is the network side of the media engine.
+type EngineConfig struct {
+	PortMin, PortMax uint16
+	PublicIPs        []string
+	STUNServers      []string
+	Interfaces       []string
+	Loopback         bool
+	UDP4Only         bool
+	// DisconnectedTimeout, FailedTimeout and KeepaliveInterval tune how fast
+	// ICE notices a silent peer; zero keeps the defaults below.
+	DisconnectedTimeout time.Duration
+	FailedTimeout       time.Duration
+	KeepaliveInterval   time.Duration
+}
+
+// ICE defaults: a peer silent for 2 s is disconnected and after 2 s more it
+// has failed. Signaling pings usually notice a dead client first; these
+// bound the case where only the media path died.
+const (
+	defaultDisconnectedTimeout = 2 * time.Second
+	defaultFailedTimeout       = 2 * time.Second
+	defaultKeepaliveInterval   = 500 * time.Millisecond
+)
+
+// Engine builds peer connections that all share one codec table,
+// interceptor chain and network setting.
+type Engine struct {
+	api        *webrtc.API
+	iceServers []webrtc.ICEServer
+	log        *zap.Logger
+	stats      counters
+}
+
+// NewEngine prepares the WebRTC API: default codecs (Opus, VP8, VP9,
+// H.264, …), NACK, RTCP reports and TWCC interceptors, and the ICE
+// settings from cfg. mDNS is off because the server has real addresses.
+func NewEngine(cfg EngineConfig, log *zap.Logger) (*Engine, error) {
+	media := &webrtc.MediaEngine{}
+	if err := media.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("register codecs: %w", err)
+	}
+	registry := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(media, registry); err != nil {
+		return nil, fmt.Errorf("register interceptors: %w", err)
+	}
+
+	settings := webrtc.SettingEngine{}
+	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	settings.SetIncludeLoopbackCandidate(cfg.Loopback)
+	if cfg.PortMin != 0 || cfg.PortMax != 0 {
+		if err := settings.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
+			return nil, fmt.Errorf("ice port range: %w", err)
+		}
+	}
+	if len(cfg.PublicIPs) > 0 {
+		settings.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	if len(cfg.Interfaces) > 0 {
+		allowed := slices.Clone(cfg.Interfaces)
+		settings.SetInterfaceFilter(func(name string) bool { return slices.Contains(allowed, name) })
+	}
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	if !cfg.UDP4Only {
+		networks = append(networks, webrtc.NetworkTypeUDP6)
+	}
+	settings.SetNetworkTypes(networks)
+	settings.SetICETimeouts(
+		cmp.Or(cfg.DisconnectedTimeout, defaultDisconnectedTimeout),
+		cmp.Or(cfg.FailedTimeout, defaultFailedTimeout),
+		cmp.Or(cfg.KeepaliveInterval, defaultKeepaliveInterval),
+	)
+
+	var servers []webrtc.ICEServer
+	if len(cfg.STUNServers) > 0 {
+		servers = []webrtc.ICEServer{{URLs: slices.Clone(cfg.STUNServers)}}
+	}
+	return &Engine{
+		api:        webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry), webrtc.WithSettingEngine(settings)),
+		iceServers: servers,
+		log:        log,
+	}, nil
+}
+
+// ICEServers are the STUN/TURN servers clients should use too.
+func (e *Engine) ICEServers() []webrtc.ICEServer { return e.iceServers }
+
+func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, error) {
+	return e.api.NewPeerConnection(webrtc.Configuration{
+		ICEServers:   e.iceServers,
+		SDPSemantics: webrtc.SDPSemanticsUnifiedPlan,
+	})
+}
+
+// Stats returns the media totals since the engine started.
+func (e *Engine) Stats() Stats { return e.stats.snapshot() }
+
+func (e *Engine) newTrackID() string { return ids.New("t_") }

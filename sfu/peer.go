@@ -1,0 +1,153 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/webrtc/v3"
+)
+
+// Sentinel errors callers branch on to choose an error code for the client.
+var (
+	ErrBadSDP       = errors.New("sfu: SDP rejected")
+	ErrBadCandidate = errors.New("sfu: ICE candidate rejected")
+	ErrWrongState   = errors.New("sfu: not expected in this signaling state")
+	ErrClosed       = errors.New("sfu: peer connection closed")
+)
+
+// maxPendingCandidates bounds candidates held before the remote
+// description arrives, so a misbehaving client cannot grow memory.
+const maxPendingCandidates = 64
+
+// PeerEvents is how a peer connection reports to its owner. Callbacks run
+// on pion's goroutines and must not block.
+type PeerEvents struct {
+	// Candidate carries a local ICE candidate to trickle; nil ends gathering.
+	Candidate func(*webrtc.ICECandidateInit)
+	// Failed reports that the connection failed or was closed by something
+	// other than Close; it fires at most once.
+	Failed func(state webrtc.PeerConnectionState)
+}
+
+// peer wraps a pion PeerConnection with what both directions share:
+// trickle ICE in both directions, candidate buffering and one-shot failure.
+type peer struct {
+	pc     *webrtc.PeerConnection
+	events PeerEvents
+
+	mu        sync.Mutex
+	remoteSet bool
+	pending   []webrtc.ICECandidateInit
+
+	// Local candidates wait until the first offer or answer has been handed
+	// out, so a client never gets a candidate for a PC it cannot apply yet.
+	localMu      sync.Mutex
+	localReady   bool
+	localPending []*webrtc.ICECandidateInit
+
+	ended  atomic.Bool // set by Close or the first failure; silences Failed
+	closed chan struct{}
+}
+
+func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
+	pc, err := e.newPeerConnection()
+	if err != nil {
+		return nil, fmt.Errorf("new peer connection: %w", err)
+	}
+	p := &peer{pc: pc, events: events, closed: make(chan struct{})}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		var init *webrtc.ICECandidateInit
+		if c != nil {
+			v := c.ToJSON()
+			init = &v
+		}
+		p.localMu.Lock()
+		defer p.localMu.Unlock()
+		if !p.localReady {
+			p.localPending = append(p.localPending, init)
+			return
+		}
+		p.events.Candidate(init)
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s != webrtc.PeerConnectionStateFailed && s != webrtc.PeerConnectionStateClosed {
+			return
+		}
+		if p.ended.CompareAndSwap(false, true) {
+			p.events.Failed(s)
+		}
+	})
+	return p, nil
+}
+
+// AddCandidate applies a remote candidate, holding it until the remote
+// description is set. A nil candidate (end of gathering) is accepted and
+// ignored: pion needs no end-of-candidates signal.
+func (p *peer) AddCandidate(c *webrtc.ICECandidateInit) error {
+	if c == nil || c.Candidate == "" {
+		return nil
+	}
+	p.mu.Lock()
+	if !p.remoteSet {
+		defer p.mu.Unlock()
+		if len(p.pending) >= maxPendingCandidates {
+			return fmt.Errorf("%w: more than %d before the remote description", ErrBadCandidate, maxPendingCandidates)
+		}
+		p.pending = append(p.pending, *c)
+		return nil
+	}
+	p.mu.Unlock()
+	if err := p.pc.AddICECandidate(*c); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadCandidate, err)
+	}
+	return nil
+}
+
+// setRemoteDescription applies desc and then any candidates that waited
+// for it.
+func (p *peer) setRemoteDescription(desc webrtc.SessionDescription) error {
+	if err := p.pc.SetRemoteDescription(desc); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadSDP, err)
+	}
+	p.mu.Lock()
+	pending := p.pending
+	p.pending = nil
+	p.remoteSet = true
+	p.mu.Unlock()
+	for _, c := range pending {
+		// A bad early candidate is the client's problem; the others still apply.
+		_ = p.pc.AddICECandidate(c)
+	}
+	return nil
+}
+
+// announce hands out a local description through send, then releases
+// the candidates gathered so far, keeping the two in order.
+func (p *peer) announce(send func()) {
+	p.localMu.Lock()
+	defer p.localMu.Unlock()
+	send()
+	if p.localReady {
+		return
+	}
+	p.localReady = true
+	for _, c := range p.localPending {
+		p.events.Candidate(c)
+	}
+	p.localPending = nil
+}
+
+// Close tears the connection down without reporting failure. Safe to call
+// more than once.
+func (p *peer) Close() error {
+	p.ended.Store(true)
+	select {
+	case <-p.closed:
+		return nil
+	default:
+		close(p.closed)
+	}
+	return p.pc.Close()
+}

@@ -1,0 +1,165 @@
+package sfu
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/pion/webrtc/v3"
+)
+
+// SubscriberEvents extends PeerEvents with the server's offers.
+type SubscriberEvents struct {
+	PeerEvents
+	// Offer carries a new server offer; the client must answer it before
+	// the next one is sent.
+	Offer func(sdp string)
+}
+
+// Subscriber is the peer connection a participant receives media on. The
+// server always offers, one negotiation at a time: changes that arrive
+// while an offer is out are folded into the next one.
+type Subscriber struct {
+	*peer
+	events SubscriberEvents
+	stats  *counters
+
+	mu       sync.Mutex
+	downs    map[string]*DownTrack // by track id
+	isClosed bool
+
+	needOffer chan struct{} // capacity 1: "the track set changed"
+	answered  chan struct{} // capacity 1: "the outstanding offer was answered"
+	loopDone  chan struct{}
+}
+
+// NewSubscriber creates the sending peer connection for one participant
+// and starts its negotiation loop, which ends at Close.
+func (e *Engine) NewSubscriber(events SubscriberEvents) (*Subscriber, error) {
+	p, err := e.newPeer(events.PeerEvents)
+	if err != nil {
+		return nil, err
+	}
+	s := &Subscriber{
+		peer:      p,
+		events:    events,
+		stats:     &e.stats,
+		downs:     make(map[string]*DownTrack),
+		needOffer: make(chan struct{}, 1),
+		answered:  make(chan struct{}, 1),
+		loopDone:  make(chan struct{}),
+	}
+	go s.negotiationLoop()
+	return s, nil
+}
+
+// AddTrack starts forwarding t to this subscriber and schedules an offer.
+func (s *Subscriber) AddTrack(t *Track) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isClosed {
+		return ErrClosed
+	}
+	if _, ok := s.downs[t.id]; ok {
+		return nil
+	}
+	d := newDownTrack(t, s.stats)
+	tr, err := s.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		d.close()
+		return fmt.Errorf("add transceiver for %s: %w", t.id, err)
+	}
+	// Offer only the codec we will actually forward, so the answer cannot
+	// pick one we do not have.
+	if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{t.codec}); err != nil {
+		d.close()
+		_ = s.pc.RemoveTrack(tr.Sender())
+		return fmt.Errorf("codec preferences for %s: %w", t.id, err)
+	}
+	go d.readRTCP(tr.Sender())
+	s.downs[t.id] = d
+	d.sender = tr.Sender()
+	t.addDownTrack(d)
+	s.requestOffer()
+	return nil
+}
+
+// RemoveTrack stops forwarding the track and schedules an offer that
+// removes it. Unknown ids are ignored, so callers need not track state.
+func (s *Subscriber) RemoveTrack(trackID string) {
+	s.mu.Lock()
+	d, ok := s.downs[trackID]
+	delete(s.downs, trackID)
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	d.track.removeDownTrack(d)
+	// Stopping the sender ends its RTCP reader; errors mean the PC is closed.
+	_ = s.pc.RemoveTrack(d.sender)
+	d.close()
+	s.requestOffer()
+}
+
+// HandleAnswer applies the client's answer to the outstanding offer.
+func (s *Subscriber) HandleAnswer(sdp string) error {
+	if st := s.pc.SignalingState(); st != webrtc.SignalingStateHaveLocalOffer {
+		return fmt.Errorf("%w: answer in state %s", ErrWrongState, st)
+	}
+	if err := s.setRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		return err
+	}
+	select {
+	case s.answered <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Close stops forwarding everything, closes the peer connection and waits
+// for the negotiation loop and every writer goroutine to end.
+func (s *Subscriber) Close() error {
+	s.mu.Lock()
+	s.isClosed = true
+	downs := s.downs
+	s.downs = map[string]*DownTrack{}
+	s.mu.Unlock()
+	err := s.peer.Close()
+	<-s.loopDone
+	for _, d := range downs {
+		d.track.removeDownTrack(d)
+		d.close()
+	}
+	return err
+}
+
+func (s *Subscriber) requestOffer() {
+	select {
+	case s.needOffer <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Subscriber) negotiationLoop() {
+	defer close(s.loopDone)
+	for {
+		select {
+		case <-s.closed:
+			return
+		case <-s.needOffer:
+		}
+		offer, err := s.pc.CreateOffer(nil)
+		if err == nil {
+			err = s.pc.SetLocalDescription(offer)
+		}
+		if err != nil {
+			// Only a closed or broken PC fails here; Failed reports that.
+			return
+		}
+		s.announce(func() { s.events.Offer(offer.SDP) })
+		select {
+		case <-s.closed:
+			return
+		case <-s.answered:
+		}
+	}
+}

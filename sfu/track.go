@@ -1,0 +1,130 @@
+package sfu
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v3"
+)
+
+// keyframeInterval throttles PLIs to a publisher: many subscribers joining
+// at once, or all asking after the same loss, cost it one keyframe.
+const keyframeInterval = 500 * time.Millisecond
+
+// Track is one track received from a publisher. Its read loop fans every
+// packet out to the subscriber queues in an immutable snapshot.
+type Track struct {
+	id       string
+	streamID string
+	kind     webrtc.RTPCodecType
+	codec    webrtc.RTPCodecParameters
+	remote   *webrtc.TrackRemote
+	// writeRTCP sends feedback to the publisher's peer connection.
+	writeRTCP func([]rtcp.Packet) error
+
+	mu    sync.Mutex // serialises copy-on-write updates of downs
+	downs atomic.Pointer[[]*DownTrack]
+
+	lastKeyframeRequest atomic.Int64 // unix nanoseconds
+	stats               *counters
+	done                chan struct{}
+}
+
+func newTrack(id, streamID string, remote *webrtc.TrackRemote, writeRTCP func([]rtcp.Packet) error, stats *counters) *Track {
+	t := &Track{
+		id:        id,
+		streamID:  streamID,
+		kind:      remote.Kind(),
+		codec:     remote.Codec(),
+		remote:    remote,
+		writeRTCP: writeRTCP,
+		stats:     stats,
+		done:      make(chan struct{}),
+	}
+	t.downs.Store(&[]*DownTrack{})
+	return t
+}
+
+// ID is the server-assigned track id, unique on this server.
+func (t *Track) ID() string { return t.id }
+
+// StreamID is the publisher's participant id.
+func (t *Track) StreamID() string { return t.streamID }
+
+// Kind is audio or video.
+func (t *Track) Kind() webrtc.RTPCodecType { return t.kind }
+
+// MimeType names the codec, e.g. "video/VP8".
+func (t *Track) MimeType() string { return t.codec.MimeType }
+
+// Done is closed when the publisher stops sending this track.
+func (t *Track) Done() <-chan struct{} { return t.done }
+
+// RequestKeyframe asks the publisher for a keyframe, at most once per
+// keyframeInterval. Audio tracks ignore it.
+func (t *Track) RequestKeyframe() {
+	if t.kind != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := t.lastKeyframeRequest.Load()
+	if now-last < int64(keyframeInterval) || !t.lastKeyframeRequest.CompareAndSwap(last, now) {
+		return
+	}
+	// A failed write means the publisher is gone; its read loop ends too.
+	_ = t.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
+}
+
+func (t *Track) addDownTrack(d *DownTrack) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	next := append(slices.Clone(*t.downs.Load()), d)
+	t.downs.Store(&next)
+}
+
+func (t *Track) removeDownTrack(d *DownTrack) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	next := slices.DeleteFunc(slices.Clone(*t.downs.Load()), func(x *DownTrack) bool { return x == d })
+	t.downs.Store(&next)
+}
+
+// readLoop forwards packets until the publisher's stream ends. It is the
+// hot path: one pooled buffer per packet, shared by reference with every
+// subscriber queue; no locks, no allocations, no logging.
+func (t *Track) readLoop(onEnded func(*Track)) {
+	t.stats.tracksPublished.Add(1)
+	defer func() {
+		t.stats.tracksPublished.Add(-1)
+		close(t.done)
+		onEnded(t)
+	}()
+	for {
+		p := getPacket()
+		n, _, err := t.remote.Read(p.buf[:])
+		if err != nil {
+			packetPool.Put(p)
+			return
+		}
+		p.n = n
+		t.stats.packetsReceived.Add(1)
+		t.fanOut(p)
+	}
+}
+
+// fanOut hands p to every subscriber queue and releases the caller's
+// reference. A full queue drops the packet for that subscriber only.
+func (t *Track) fanOut(p *packet) {
+	downs := *t.downs.Load()
+	p.refs.Store(int32(len(downs)) + 1)
+	for _, d := range downs {
+		if !d.queue.push(p) {
+			t.stats.packetsDropped.Add(1)
+			p.release()
+		}
+	}
+	p.release()
+}

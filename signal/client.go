@@ -1,0 +1,90 @@
+package signal
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/room"
+)
+
+// membership is one join of a session: the room's Client for that
+// participant. A session that switches rooms gets a new one, so a late
+// event for the old participant can never be mistaken for the new.
+type membership struct {
+	s           *session
+	participant *room.Participant // set right after Join returns
+	ended       atomic.Bool       // set by Left
+}
+
+func (m *membership) Joined(info room.JoinInfo) {
+	msg := Joined{
+		Type:          TypeJoined,
+		Room:          info.Room,
+		ParticipantID: info.ParticipantID,
+		LeaveSecret:   info.LeaveSecret,
+		Participants:  info.Participants,
+		ICEServers:    make([]ICEServer, 0, len(info.ICEServers)),
+		PingInterval:  m.s.opts.PingInterval.Milliseconds(),
+		PingTimeout:   m.s.opts.PingTimeout.Milliseconds(),
+	}
+	if msg.Participants == nil {
+		msg.Participants = []ParticipantInfo{}
+	}
+	for _, srv := range info.ICEServers {
+		cred, _ := srv.Credential.(string)
+		msg.ICEServers = append(msg.ICEServers, ICEServer{URLs: srv.URLs, Username: srv.Username, Credential: cred})
+	}
+	m.s.send(msg)
+}
+
+func (m *membership) ParticipantJoined(p room.ParticipantInfo) {
+	m.s.send(ParticipantJoined{Type: TypeParticipantJoined, Participant: p})
+}
+
+func (m *membership) ParticipantLeft(id string, reason room.Reason) {
+	m.s.send(ParticipantLeft{Type: TypeParticipantLeft, ParticipantID: id, Reason: string(reason)})
+}
+
+func (m *membership) TrackPublished(id string, t room.TrackInfo) {
+	m.s.send(TrackPublished{Type: TypeTrackPublished, ParticipantID: id, Track: t})
+}
+
+func (m *membership) TrackUnpublished(id string, t room.TrackInfo) {
+	m.s.send(TrackUnpublished{Type: TypeTrackUnpublished, ParticipantID: id, TrackID: t.ID, Kind: t.Kind})
+}
+
+func (m *membership) Offer(sdp string) {
+	m.s.send(SDP{Type: TypeOffer, PC: PCSubscribe, SDP: sdp})
+}
+
+func (m *membership) Answer(sdp string) {
+	m.s.send(SDP{Type: TypeAnswer, PC: PCPublish, SDP: sdp})
+}
+
+func (m *membership) Candidate(pc room.PC, c *webrtc.ICECandidateInit) {
+	msg := Candidate{Type: TypeCandidate, PC: string(pc)}
+	if c != nil {
+		msg.Candidate = &ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
+	}
+	m.s.send(msg)
+}
+
+func (m *membership) Left(reason room.Reason) {
+	m.ended.Store(true)
+	m.s.send(Left{Type: TypeLeft, Reason: string(reason)})
+	switch reason {
+	case room.ReasonServerShutdown:
+		m.s.closeWith(websocket.CloseGoingAway, "server shutting down")
+	case room.ReasonKicked:
+		m.s.closeWith(websocket.ClosePolicyViolation, "removed from the room")
+	}
+}
+
+// touch records a sign of life for detection-delay accounting.
+func (m *membership) touch(at time.Time) {
+	if p := m.participant; p != nil {
+		p.Touch(at)
+	}
+}

@@ -1,0 +1,188 @@
+package signal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/room"
+	"github.com/switchyard-sfu/switchyard/sfu"
+	"go.uber.org/zap"
+)
+
+// dispatch handles one client message. Every failure is answered with an
+// error message; none ends the session.
+func (s *session) dispatch(data []byte) {
+	var env Envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		s.sendError(CodeBadMessage, "not a JSON object: "+err.Error(), "")
+		return
+	}
+	var err error
+	switch env.Type {
+	case TypeJoin:
+		err = s.handleJoin(data)
+	case TypeOffer:
+		err = s.handleOffer(data)
+	case TypeAnswer:
+		err = s.handleAnswer(data)
+	case TypeCandidate:
+		err = s.handleCandidate(data)
+	case TypeLeave:
+		err = s.handleLeave()
+	case "":
+		err = badMessage("missing type")
+	default:
+		s.sendError(CodeUnknownType, fmt.Sprintf("unknown message type %q", env.Type), env.Type)
+		return
+	}
+	if err != nil {
+		code := errorCode(err)
+		if code == CodeInternal {
+			s.log.Error("request failed", zap.String("type", env.Type), zap.Error(err))
+		}
+		s.sendError(code, err.Error(), env.Type)
+	}
+}
+
+// requestError is a client mistake with its protocol error code.
+type requestError struct {
+	code string
+	msg  string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func badMessage(format string, args ...any) error {
+	return &requestError{code: CodeBadMessage, msg: fmt.Sprintf(format, args...)}
+}
+
+var errNotJoined = &requestError{code: CodeNotJoined, msg: "join a room first"}
+
+// errorCode maps an error from any layer to the code the client sees.
+func errorCode(err error) string {
+	var re *requestError
+	switch {
+	case errors.As(err, &re):
+		return re.code
+	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrBadName):
+		return CodeBadMessage
+	case errors.Is(err, room.ErrRoomFull):
+		return CodeRoomFull
+	case errors.Is(err, room.ErrShuttingDown):
+		return CodeShuttingDown
+	case errors.Is(err, room.ErrLeft):
+		return CodeNotJoined
+	case errors.Is(err, sfu.ErrBadSDP):
+		return CodeBadSDP
+	case errors.Is(err, sfu.ErrBadCandidate):
+		return CodeBadCandidate
+	case errors.Is(err, sfu.ErrWrongState):
+		return CodeWrongState
+	}
+	return CodeInternal
+}
+
+func decode(data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return badMessage("malformed message: %v", err)
+	}
+	return nil
+}
+
+// joined returns the live participant, or errNotJoined.
+func (s *session) joined() (*room.Participant, error) {
+	m := s.current
+	if m == nil || m.ended.Load() || m.participant == nil {
+		return nil, errNotJoined
+	}
+	return m.participant, nil
+}
+
+func (s *session) handleJoin(data []byte) error {
+	var msg Join
+	if err := decode(data, &msg); err != nil {
+		return err
+	}
+	if p, err := s.joined(); err == nil {
+		p.Leave(room.ReasonSwitchedRoom)
+	}
+	m := &membership{s: s}
+	p, err := s.rooms.Join(msg.Room, msg.Name, m)
+	if err != nil {
+		return err
+	}
+	m.participant = p
+	s.current = m
+	return nil
+}
+
+func (s *session) handleOffer(data []byte) error {
+	var msg SDP
+	if err := decode(data, &msg); err != nil {
+		return err
+	}
+	if msg.PC != PCPublish {
+		return badMessage("offers are accepted for pc %q only; the server offers on %q", PCPublish, PCSubscribe)
+	}
+	if msg.SDP == "" {
+		return badMessage("missing sdp")
+	}
+	p, err := s.joined()
+	if err != nil {
+		return err
+	}
+	return p.HandleOffer(msg.SDP)
+}
+
+func (s *session) handleAnswer(data []byte) error {
+	var msg SDP
+	if err := decode(data, &msg); err != nil {
+		return err
+	}
+	if msg.PC != PCSubscribe {
+		return badMessage("answers are accepted for pc %q only", PCSubscribe)
+	}
+	if msg.SDP == "" {
+		return badMessage("missing sdp")
+	}
+	p, err := s.joined()
+	if err != nil {
+		return err
+	}
+	return p.HandleAnswer(msg.SDP)
+}
+
+func (s *session) handleCandidate(data []byte) error {
+	var msg Candidate
+	if err := decode(data, &msg); err != nil {
+		return err
+	}
+	if msg.PC != PCPublish && msg.PC != PCSubscribe {
+		return badMessage("pc must be %q or %q", PCPublish, PCSubscribe)
+	}
+	p, err := s.joined()
+	if err != nil {
+		return err
+	}
+	var c *webrtc.ICECandidateInit
+	if msg.Candidate != nil {
+		c = &webrtc.ICECandidateInit{
+			Candidate:        msg.Candidate.Candidate,
+			SDPMid:           msg.Candidate.SDPMid,
+			SDPMLineIndex:    msg.Candidate.SDPMLineIndex,
+			UsernameFragment: msg.Candidate.UsernameFragment,
+		}
+	}
+	return p.AddCandidate(room.PC(msg.PC), c)
+}
+
+func (s *session) handleLeave() error {
+	p, err := s.joined()
+	if err != nil {
+		return err
+	}
+	p.Leave(room.ReasonLeave)
+	return nil
+}

@@ -1,0 +1,187 @@
+package signal
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/switchyard-sfu/switchyard/room"
+	"go.uber.org/zap"
+)
+
+// sendQueueLength bounds messages waiting for the write loop. A client
+// that lets it fill is not reading; it is disconnected rather than
+// allowed to block the room.
+const sendQueueLength = 256
+
+// hardLimitFactor: messages up to this many times the size limit are
+// read and discarded with an error reply; anything larger closes the
+// connection, so a client cannot make the server read without end.
+const hardLimitFactor = 16
+
+// outgoing is one queued frame: a text message, or a close frame after
+// which the write loop stops.
+type outgoing struct {
+	data      []byte
+	closeCode int
+	closeText string
+}
+
+// session is one WebSocket connection. The read loop runs on the HTTP
+// handler's goroutine and owns the membership; the write loop is the only
+// writer of data frames, as gorilla/websocket requires.
+type session struct {
+	conn  *websocket.Conn
+	rooms *room.Manager
+	opts  Options
+	log   *zap.Logger
+
+	out       chan outgoing
+	closeOnce sync.Once
+	done      chan struct{} // closed when the read loop ends
+
+	current *membership // read loop only
+}
+
+func newSession(conn *websocket.Conn, rooms *room.Manager, opts Options, log *zap.Logger) *session {
+	return &session{
+		conn:  conn,
+		rooms: rooms,
+		opts:  opts,
+		log:   log,
+		out:   make(chan outgoing, sendQueueLength),
+		done:  make(chan struct{}),
+	}
+}
+
+// run serves the connection until it ends, then makes the participant
+// leave with the reason the connection ended for.
+func (s *session) run() {
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		s.writeLoop()
+	}()
+	reason := s.readLoop()
+	close(s.done)
+	_ = s.conn.Close()
+	<-writerDone
+	if m := s.current; m != nil && !m.ended.Load() && m.participant != nil {
+		m.participant.Leave(reason)
+	}
+}
+
+func (s *session) readLoop() room.Reason {
+	s.conn.SetReadLimit(hardLimitFactor * s.opts.MaxMessageSize)
+	s.extendDeadline()
+	s.conn.SetPongHandler(func(string) error {
+		s.extendDeadline()
+		return nil
+	})
+	for {
+		kind, r, err := s.conn.NextReader()
+		if err != nil {
+			return s.classify(err)
+		}
+		s.extendDeadline()
+		if kind != websocket.TextMessage {
+			s.sendError(CodeBadMessage, "messages must be JSON text frames", "")
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(r, s.opts.MaxMessageSize+1))
+		if err != nil {
+			return s.classify(err)
+		}
+		if int64(len(data)) > s.opts.MaxMessageSize {
+			// Past the hard limit gorilla closes with 1009 and Copy fails.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return s.classify(err)
+			}
+			s.sendError(CodeTooLarge, "message exceeds the size limit", "")
+			continue
+		}
+		s.dispatch(data)
+	}
+}
+
+// classify names why reading stopped: a read deadline that passed means
+// the client went silent; anything else means the socket closed.
+func (s *session) classify(err error) room.Reason {
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return room.ReasonPingTimeout
+	}
+	return room.ReasonSocketClosed
+}
+
+// extendDeadline gives the client another ping timeout to speak; every
+// message and pong counts as a sign of life.
+func (s *session) extendDeadline() {
+	now := time.Now()
+	_ = s.conn.SetReadDeadline(now.Add(s.opts.PingTimeout))
+	if m := s.current; m != nil {
+		m.touch(now)
+	}
+}
+
+func (s *session) writeLoop() {
+	ping := time.NewTicker(s.opts.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-ping.C:
+			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+				_ = s.conn.Close()
+				return
+			}
+		case msg := <-s.out:
+			_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if msg.closeCode != 0 {
+				_ = s.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(msg.closeCode, msg.closeText))
+				_ = s.conn.Close()
+				return
+			}
+			if err := s.conn.WriteMessage(websocket.TextMessage, msg.data); err != nil {
+				_ = s.conn.Close()
+				return
+			}
+		}
+	}
+}
+
+// send queues a message without blocking; room events call it with the
+// room locked.
+func (s *session) send(v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("encode message", zap.Error(err))
+		return
+	}
+	s.enqueue(outgoing{data: data})
+}
+
+func (s *session) enqueue(msg outgoing) {
+	select {
+	case s.out <- msg:
+	default:
+		// The client stopped reading; drop it rather than stall the room.
+		s.log.Warn("signaling client too slow, disconnecting")
+		_ = s.conn.Close()
+	}
+}
+
+// closeWith sends a close frame after what is already queued, then ends
+// the connection; the participant leaves with the reason already given.
+func (s *session) closeWith(code int, text string) {
+	s.closeOnce.Do(func() { s.enqueue(outgoing{closeCode: code, closeText: text}) })
+}
+
+func (s *session) sendError(code, message, ref string) {
+	s.send(Error{Type: TypeError, Code: code, Message: message, Ref: ref})
+}
