@@ -36,6 +36,12 @@ type Manager struct {
 	rooms        map[string]*Room
 	participants map[string]*Participant // by id, for the leave beacon
 	closing      bool
+
+	// Peer connections close in the background (a close can take a moment
+	// and must not hold up the leaver's socket); these count them so
+	// Drain can wait. idle is closed whenever closing drops to zero.
+	closes int
+	idle   chan struct{}
 }
 
 // NewManager makes an empty Manager that builds peer connections with engine.
@@ -59,10 +65,7 @@ func NewManager(engine *sfu.Engine, opts Options) *Manager {
 // room has been told, and the existing tracks are on their way to the
 // newcomer's subscribe PC.
 func (m *Manager) Join(roomName, name string, client Client) (*Participant, error) {
-	if err := validateRoomName(roomName); err != nil {
-		return nil, err
-	}
-	if err := validateDisplayName(name); err != nil {
+	if err := ValidateJoin(roomName, name); err != nil {
 		return nil, err
 	}
 	p, err := m.newParticipant(name, client)
@@ -97,7 +100,7 @@ func (m *Manager) Join(roomName, name string, client Client) (*Participant, erro
 	defer r.mu.Unlock()
 
 	p.room = r
-	p.joinedAt = time.Now()
+	p.joinedAt = time.Now().UTC()
 	p.lastHeard.Store(p.joinedAt.UnixNano())
 	others := r.sortedParticipants()
 	info := JoinInfo{Room: r.name, ParticipantID: p.id, LeaveSecret: p.secret, ICEServers: m.engine.ICEServers()}
@@ -172,7 +175,7 @@ func (m *Manager) leave(p *Participant, reason Reason) bool {
 	r.mu.Unlock()
 
 	m.forget(p, r, empty)
-	p.closePeers()
+	m.closeInBackground(p)
 	m.log.Info("participant left",
 		zap.String("room", r.name), zap.String("participant", p.id), zap.String("name", p.name),
 		zap.String("reason", string(reason)), zap.Duration("duration", event.Duration),
@@ -211,15 +214,26 @@ func (m *Manager) Rooms() []Info {
 	return infos
 }
 
-// Counts returns the number of rooms and of participants right now.
+// Counts returns the number of occupied rooms and of participants right
+// now, read from the rooms themselves so they agree with what the
+// participants have been told.
 func (m *Manager) Counts() (rooms, participants int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.rooms), len(m.participants)
+	for _, r := range m.rooms {
+		r.mu.Lock()
+		if n := len(r.participants); n > 0 {
+			rooms++
+			participants += n
+		}
+		r.mu.Unlock()
+	}
+	return rooms, participants
 }
 
-// Shutdown refuses new joins and makes everyone leave with reason
-// server-shutdown, or stops early when ctx ends.
+// Shutdown refuses new joins, makes everyone leave with reason
+// server-shutdown and waits until every peer connection is closed, or
+// until ctx ends.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
 	m.closing = true
@@ -228,21 +242,41 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		all = append(all, p)
 	}
 	m.mu.Unlock()
-	var wg sync.WaitGroup
 	for _, p := range all {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m.leave(p, ReasonServerShutdown)
-		}()
+		m.leave(p, ReasonServerShutdown)
 	}
-	done := make(chan struct{})
+	return m.Drain(ctx)
+}
+
+func (m *Manager) closeInBackground(p *Participant) {
+	m.mu.Lock()
+	if m.closes == 0 {
+		m.idle = make(chan struct{})
+	}
+	m.closes++
+	m.mu.Unlock()
 	go func() {
-		wg.Wait()
-		close(done)
+		p.closePeers()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.closes--; m.closes == 0 {
+			close(m.idle)
+		}
 	}()
+}
+
+// Drain waits until the peer connections of everyone who has left are
+// closed, or until ctx ends.
+func (m *Manager) Drain(ctx context.Context) error {
+	m.mu.Lock()
+	if m.closes == 0 {
+		m.mu.Unlock()
+		return nil
+	}
+	idle := m.idle
+	m.mu.Unlock()
 	select {
-	case <-done:
+	case <-idle:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

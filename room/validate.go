@@ -47,3 +47,12 @@ func validateDisplayName(name string) error {
 	}
 	return nil
 }
+
+// ValidateJoin checks a join request's names without joining, so a client
+// switching rooms keeps its current one when the request is malformed.
+func ValidateJoin(roomName, name string) error {
+	if err := validateRoomName(roomName); err != nil {
+		return err
+	}
+	return validateDisplayName(name)
+}

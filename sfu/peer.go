@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/ice/v2"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -49,6 +50,7 @@ type peer struct {
 
 	ended  atomic.Bool // set by Close or the first failure; silences Failed
 	closed chan struct{}
+	guard  *ICEGuard
 }
 
 func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
@@ -56,7 +58,7 @@ func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
-	p := &peer{pc: pc, events: events, closed: make(chan struct{})}
+	p := &peer{pc: pc, events: events, closed: make(chan struct{}), guard: NewICEGuard(pc)}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		var init *webrtc.ICECandidateInit
 		if c != nil {
@@ -88,6 +90,10 @@ func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
 func (p *peer) AddCandidate(c *webrtc.ICECandidateInit) error {
 	if c == nil || c.Candidate == "" {
 		return nil
+	}
+	// Parse now: a buffered candidate's error would have nobody to tell.
+	if _, err := ice.UnmarshalCandidate(c.Candidate); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadCandidate, err)
 	}
 	p.mu.Lock()
 	if !p.remoteSet {
@@ -149,5 +155,8 @@ func (p *peer) Close() error {
 	default:
 		close(p.closed)
 	}
-	return p.pc.Close()
+	p.mu.Lock()
+	started := p.remoteSet
+	p.mu.Unlock()
+	return p.guard.Close(p.pc, started)
 }

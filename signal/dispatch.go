@@ -105,6 +105,9 @@ func (s *session) handleJoin(data []byte) error {
 	if err := decode(data, &msg); err != nil {
 		return err
 	}
+	if err := room.ValidateJoin(msg.Room, msg.Name); err != nil {
+		return err
+	}
 	if p, err := s.joined(); err == nil {
 		p.Leave(room.ReasonSwitchedRoom)
 	}

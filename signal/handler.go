@@ -83,6 +83,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := newSession(conn, h.rooms, h.opts, h.log)
 	h.mu.Lock()
 	h.sessions[s] = struct{}{}
+	if h.closing { // Shutdown began during the upgrade and missed s
+		s.closeWith(websocket.CloseGoingAway, "server shutting down")
+	}
 	h.mu.Unlock()
 	s.run()
 	h.mu.Lock()

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v2"
 	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/sfu"
 	"github.com/switchyard-sfu/switchyard/signal"
 )
 
@@ -45,6 +46,7 @@ type Client struct {
 	changed  chan struct{} // closed and replaced whenever messages grows
 	messages []Message
 	pub, sub *webrtc.PeerConnection
+	guards   map[*webrtc.PeerConnection]*sfu.ICEGuard
 	closed   bool
 
 	frozen atomic.Bool // pings go unanswered while set
@@ -77,7 +79,10 @@ func Dial(ctx context.Context, api *webrtc.API, url string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}
-	c := &Client{ws: ws, api: api, changed: make(chan struct{}), Packets: make(chan Packet, 4096), readDone: make(chan struct{})}
+	c := &Client{
+		ws: ws, api: api, changed: make(chan struct{}), guards: map[*webrtc.PeerConnection]*sfu.ICEGuard{},
+		Packets: make(chan Packet, 4096), readDone: make(chan struct{}),
+	}
 	ws.SetPingHandler(func(data string) error {
 		if c.frozen.Load() {
 			return nil
@@ -252,7 +257,10 @@ func (c *Client) ClosePeers() error {
 	var errs []error
 	for _, pc := range []*webrtc.PeerConnection{pub, sub} {
 		if pc != nil {
-			errs = append(errs, pc.Close())
+			c.mu.Lock()
+			guard := c.guards[pc]
+			c.mu.Unlock()
+			errs = append(errs, guard.Close(pc, pc.RemoteDescription() != nil))
 		}
 	}
 	return errors.Join(errs...)

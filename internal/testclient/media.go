@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/sfu"
 	"github.com/switchyard-sfu/switchyard/signal"
 )
 
@@ -64,6 +65,10 @@ func (c *Client) newPC(role string) (*webrtc.PeerConnection, error) {
 	if err != nil {
 		return nil, err
 	}
+	guard := sfu.NewICEGuard(pc)
+	c.mu.Lock()
+	c.guards[pc] = guard
+	c.mu.Unlock()
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		msg := signal.Candidate{Type: signal.TypeCandidate, PC: role}
 		if cand != nil {

@@ -1,0 +1,47 @@
+package sfu
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v3"
+)
+
+// iceSettleLimit bounds how long a close waits for ICE checks to finish.
+const iceSettleLimit = 5 * time.Second
+
+// ICEGuard works around a data race in pion/webrtc v3.3.6: closing a
+// peer connection while ICETransport.Start is still dialing races on the
+// transport's mux (icetransport.go reads t.mux unlocked in stop). Closing
+// only after ICE has left the new/checking states avoids it. Both the
+// server and the test clients close through it.
+type ICEGuard struct {
+	settled chan struct{}
+	once    sync.Once
+}
+
+// NewICEGuard watches pc's ICE state; it takes over
+// OnICEConnectionStateChange.
+func NewICEGuard(pc *webrtc.PeerConnection) *ICEGuard {
+	g := &ICEGuard{settled: make(chan struct{})}
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		if s != webrtc.ICEConnectionStateNew && s != webrtc.ICEConnectionStateChecking {
+			g.once.Do(func() { close(g.settled) })
+		}
+	})
+	return g
+}
+
+// Close closes pc once ICE has settled, or after iceSettleLimit. Pass
+// started=false when no remote description was ever set: ICE never ran.
+func (g *ICEGuard) Close(pc *webrtc.PeerConnection, started bool) error {
+	if started {
+		timer := time.NewTimer(iceSettleLimit)
+		defer timer.Stop()
+		select {
+		case <-g.settled:
+		case <-timer.C:
+		}
+	}
+	return pc.Close()
+}
