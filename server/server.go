@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/switchyard-sfu/switchyard/config"
 	"github.com/switchyard-sfu/switchyard/room"
+	"github.com/switchyard-sfu/switchyard/sessionlog"
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"github.com/switchyard-sfu/switchyard/signal"
 	"go.uber.org/zap"
@@ -29,6 +31,8 @@ type Server struct {
 	http     *http.Server
 	listener net.Listener
 	version  string
+	sessions *sessionlog.Log // nil when the session log is off
+	closeLog sync.Once
 }
 
 // Options are the parts of a server that do not come from the config file.
@@ -56,17 +60,34 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media engine: %w", err)
 	}
+	var obs observers
+	var sessions *sessionlog.Log
+	if cfg.SessionLog.Path != "" {
+		var recovery sessionlog.Recovery
+		sessions, recovery, err = sessionlog.Open(cfg.SessionLog.Path, time.Now)
+		if err != nil {
+			return nil, fmt.Errorf("session log: %w", err)
+		}
+		log.Info("session log opened", zap.String("path", cfg.SessionLog.Path), zap.Int("records", recovery.Records),
+			zap.Int("skipped", recovery.Skipped), zap.Int64("torn_bytes", recovery.TornBytes),
+			zap.Int("closed_after_crash", len(recovery.Closed)))
+		obs = append(obs, &sessionRecorder{log: sessions, zap: log.Named("sessionlog")})
+	}
+	if opts.Observer != nil {
+		obs = append(obs, opts.Observer)
+	}
 	rooms := room.NewManager(engine, room.Options{
 		MaxParticipants: cfg.Room.MaxParticipants,
-		Observer:        opts.Observer,
+		Observer:        obs,
 		Log:             log.Named("room"),
 	})
 	s := &Server{
-		cfg:     cfg,
-		log:     log,
-		engine:  engine,
-		rooms:   rooms,
-		version: opts.Version,
+		cfg:      cfg,
+		log:      log,
+		engine:   engine,
+		rooms:    rooms,
+		version:  opts.Version,
+		sessions: sessions,
 		signal: signal.NewHandler(rooms, signal.Options{
 			PingInterval:   cfg.Signaling.PingInterval,
 			PingTimeout:    cfg.Signaling.PingTimeout,
@@ -118,6 +139,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.rooms.Shutdown(ctx),
 		s.signal.Shutdown(ctx),
 		s.http.Shutdown(ctx),
+	}
+	if s.sessions != nil {
+		// Every leave has been recorded by now: rooms.Shutdown made them.
+		s.closeLog.Do(func() { errs = append(errs, s.sessions.Close()) })
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,146 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Message size bounds for signaling.max_message_size.
+const (
+	minMessageSize = 1 << 10
+	maxMessageSize = 16 << 20
+)
+
+// Validate checks every key and returns a *ValidationError listing all the
+// problems found, each starting with its key, or nil if there are none.
+func (c Config) Validate() error {
+	var p problems
+
+	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
+		p.add("listen: %q is not host:port (e.g. :7880 or 127.0.0.1:7880)", c.Listen)
+	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		p.add("listen: port %q in %q is not a number between 0 and 65535", port, c.Listen)
+	} else if strings.ContainsAny(host, " /") {
+		p.add("listen: host %q in %q is not a host name or IP address", host, c.Listen)
+	}
+
+	switch min, max := c.ICE.PortMin, c.ICE.PortMax; {
+	case min == 0 && max == 0:
+	case min == 0:
+		p.add("ice.port_min: is 0 but ice.port_max is %d; set both (or both 0 to let the OS choose)", max)
+	case max == 0:
+		p.add("ice.port_max: is 0 but ice.port_min is %d; set both (or both 0 to let the OS choose)", min)
+	case min > max:
+		p.add("ice.port_min: %d is greater than ice.port_max %d", min, max)
+	}
+
+	for i, ip := range c.ICE.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			p.add("ice.public_ips[%d]: %q is not an IP address", i, ip)
+		}
+	}
+	for i, s := range c.ICE.STUNServers {
+		if msg := checkICEServerURL(s); msg != "" {
+			p.add("ice.stun_servers[%d]: %q %s", i, s, msg)
+		}
+	}
+	for i, name := range c.ICE.Interfaces {
+		if strings.TrimSpace(name) == "" {
+			p.add("ice.interfaces[%d]: is empty", i)
+		}
+	}
+
+	if c.Signaling.PingInterval <= 0 {
+		p.add("signaling.ping_interval: %s must be greater than 0", c.Signaling.PingInterval)
+	}
+	if c.Signaling.PingTimeout <= c.Signaling.PingInterval {
+		p.add("signaling.ping_timeout: %s must be greater than signaling.ping_interval %s",
+			c.Signaling.PingTimeout, c.Signaling.PingInterval)
+	}
+	if n := c.Signaling.MaxMessageSize; n < minMessageSize || n > maxMessageSize {
+		p.add("signaling.max_message_size: %d must be between %d (1 KiB) and %d (16 MiB) bytes",
+			n, minMessageSize, maxMessageSize)
+	}
+	for i, o := range c.Signaling.AllowedOrigins {
+		if msg := checkOrigin(o); msg != "" {
+			p.add("signaling.allowed_origins[%d]: %q %s", i, o, msg)
+		}
+	}
+
+	if c.Room.MaxParticipants < 1 {
+		p.add("room.max_participants: %d must be at least 1", c.Room.MaxParticipants)
+	}
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level: %q must be one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "console", "json":
+	default:
+		p.add("log.format: %q must be console or json", c.Log.Format)
+	}
+
+	return p.err()
+}
+
+// checkICEServerURL returns what is wrong with a STUN URL (RFC 7064:
+// stun:host[:port] or stuns:host[:port]), or "". TURN URLs (RFC 7065) are
+// recognised but refused until the config can carry TURN credentials.
+func checkICEServerURL(s string) string {
+	scheme, rest, ok := strings.Cut(s, ":")
+	switch scheme = strings.ToLower(scheme); { // as url.Parse in pion's stun.ParseURI
+	case !ok || (scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns"):
+		return "must start with stun: or stuns:"
+	case scheme == "turn" || scheme == "turns":
+		// pion (webrtc.Configuration) and browsers (RTCPeerConnection) both
+		// refuse a TURN URL without a username and credential, and the
+		// config has no place for them: every peer connection would fail.
+		return "is a TURN URL, which needs a username and credential that the configuration cannot hold yet; use stun: or stuns:"
+	case strings.HasPrefix(rest, "//"):
+		return "must be scheme:host[:port] without // (e.g. stun:stun.example.com:3478)"
+	}
+	hostport, _, _ := strings.Cut(rest, "?")
+	host := hostport
+	if h, port, err := net.SplitHostPort(hostport); err == nil {
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return "has a port that is not a number between 0 and 65535"
+		}
+		host = h
+	}
+	if host == "" || strings.ContainsAny(host, " /@") {
+		return "has no valid host (e.g. stun:stun.example.com:3478)"
+	}
+	return ""
+}
+
+// checkOrigin returns what is wrong with an allowed Origin, or "". An origin is
+// "*" or exactly what browsers send: scheme://host[:port], no path.
+func checkOrigin(o string) string {
+	if o == "*" {
+		return ""
+	}
+	const want = `must be "*" or an origin such as https://app.example.com or http://localhost:3000`
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return want
+	}
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return want + " (no path, query or user)"
+	}
+	if u.Path == "/" {
+		return want + " (no trailing /: browsers send the origin without it)"
+	}
+	if strings.Contains(u.Host, "*") {
+		return want + " (wildcard hosts are not supported; use \"*\" for any origin)"
+	}
+	if p := u.Port(); p != "" {
+		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+			return want + " (bad port)"
+		}
+	}
+	return ""
+}

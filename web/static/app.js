@@ -1,0 +1,947 @@
+/*
+ * Switchyard browser client — plain JavaScript, no build step, no framework,
+ * nothing fetched from anywhere but this server. The protocol it speaks is
+ * docs/protocol.md (JSON over a WebSocket at /v1/rtc, one "publish" and one
+ * "subscribe" RTCPeerConnection per session).
+ *
+ * TEST HOOKS (browser tests depend on these; keep them stable)
+ *
+ *   window.switchyard.state          string, one of
+ *                                      "idle"         nothing started yet
+ *                                      "connecting"   socket opening / join sent
+ *                                      "joined"       `joined` received (stays "joined"
+ *                                                     while a leave is in flight and
+ *                                                     when a non-fatal `error` arrives)
+ *                                      "left"         `left` received (or leave timed out,
+ *                                                     or the page is being hidden)
+ *                                      "error"        an `error` arrived before `joined`
+ *                                                     (e.g. room-full), or bad input
+ *                                      "disconnected" the socket closed unexpectedly
+ *   window.switchyard.room           room of the current / last session, or null
+ *   window.switchyard.participantId  own participant id from `joined`, or null
+ *   window.switchyard.tiles()        array, one entry per remote participant tile, in
+ *                                    page order: {id, name, videoWidth, videoHeight,
+ *                                    currentTime, audioLive}; videoWidth/videoHeight/
+ *                                    currentTime come from the tile's <video>;
+ *                                    audioLive is true when the tile's stream has an
+ *                                    audio track whose readyState is "live".
+ *   Extras (also stable):
+ *   window.switchyard.stateText      the text shown in #state, e.g. "left: kicked"
+ *   window.switchyard.lastError      last server error {code, message, ref}, or null
+ *   window.switchyard.join(room, name)  same as filling the form and pressing Join
+ *   window.switchyard.leave()        same as pressing Leave; returns a Promise that
+ *                                    settles when the session is torn down
+ *
+ *   DOM: remote tile  <div class="tile" data-participant-id="p_…"> with a
+ *        <video autoplay playsinline> (not muted) and a <div class="name">.
+ *        The local preview is <div id="self" class="self"> (deliberately NOT
+ *        class "tile") with <video id="local-video" muted>.
+ *        Buttons #join #leave #mute-mic #toggle-camera #rejoin #copy-link,
+ *        inputs #room #name, state line #state (also has data-state = state),
+ *        messages (media problems, copy result) in #notice.
+ *   URL:  /?room=NAME[&name=NAME] fills the form and joins at once; after
+ *         `joined` the address becomes /?room=NAME (history.replaceState).
+ */
+(() => {
+  'use strict';
+
+  const ROOM_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+  // Printable as Go's unicode.IsPrint: letters, marks, numbers, punctuation,
+  // symbols and the ASCII space.
+  const NAME_RE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]+$/u;
+  const LEAVE_TIMEOUT_MS = 3000;
+
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    form: $('join-form'),
+    room: $('room'),
+    name: $('name'),
+    join: $('join'),
+    leave: $('leave'),
+    muteMic: $('mute-mic'),
+    toggleCamera: $('toggle-camera'),
+    rejoin: $('rejoin'),
+    linkBox: $('link-box'),
+    roomLink: $('room-link'),
+    copyLink: $('copy-link'),
+    state: $('state'),
+    notice: $('notice'),
+    self: $('self'),
+    localVideo: $('local-video'),
+    tiles: $('tiles'),
+  };
+
+  const app = {
+    state: 'idle',
+    stateText: 'idle',
+    room: null,
+    participantId: null,
+    lastError: null,
+    session: null, // the current Session; null when none is running
+    last: null, // {room, name} of the last join, for Rejoin
+    micMuted: false,
+    cameraOff: false,
+  };
+
+  // ---------------------------------------------------------------- helpers
+
+  function setState(state, text) {
+    app.state = state;
+    app.stateText = text || state;
+    ui.state.textContent = app.stateText;
+    ui.state.dataset.state = state;
+    updateControls();
+  }
+
+  function notice(text) {
+    ui.notice.textContent = text || '';
+  }
+
+  function validRoom(room) {
+    return ROOM_RE.test(room);
+  }
+
+  function validName(name) {
+    const n = [...name].length; // code points, as the server counts runes
+    return n >= 1 && n <= 64 && NAME_RE.test(name);
+  }
+
+  function wsURL() {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${scheme}//${location.host}/v1/rtc`;
+  }
+
+  function roomURL(room) {
+    return `${location.origin}${location.pathname}?room=${encodeURIComponent(room)}`;
+  }
+
+  function stopStream(stream) {
+    if (stream) for (const t of stream.getTracks()) t.stop();
+  }
+
+  function iceServersFrom(list) {
+    if (!Array.isArray(list)) return [];
+    return list
+      .filter((s) => s && s.urls && (typeof s.urls === 'string' || s.urls.length))
+      .map((s) => {
+        const out = { urls: s.urls };
+        if (s.username) out.username = s.username;
+        if (s.credential) out.credential = s.credential;
+        return out;
+      });
+  }
+
+  // mid → {streamId, trackId} from the a=mid / a=msid lines of an SDP. The
+  // server's msid carries its own ids, which lets us match track-unpublished's
+  // track_id to a transceiver even in Firefox (which randomizes track.id).
+  function parseMsids(sdp) {
+    const map = new Map();
+    let mid = null;
+    let msid = null;
+    const flush = () => {
+      if (mid !== null && msid) map.set(mid, msid);
+    };
+    for (const line of String(sdp).split(/\r?\n/)) {
+      if (line.startsWith('m=')) {
+        flush();
+        mid = null;
+        msid = null;
+      } else if (line.startsWith('a=mid:')) {
+        mid = line.slice(6).trim();
+      } else if (line.startsWith('a=msid:')) {
+        const [streamId, trackId] = line.slice(7).trim().split(/\s+/);
+        msid = { streamId, trackId: trackId || '' };
+      }
+    }
+    flush();
+    return map;
+  }
+
+  // Camera and microphone, falling back to one of them, then to nothing
+  // (receive-only). Resolves to a MediaStream or null; never rejects.
+  async function acquireMedia() {
+    const md = navigator.mediaDevices;
+    if (!md || !md.getUserMedia) {
+      notice('Camera and microphone are not available on this page (they need HTTPS or localhost); joined receive-only.');
+      return null;
+    }
+    const video = { width: { ideal: 640 }, height: { ideal: 480 } };
+    const attempts = [{ audio: true, video }, { audio: true }, { video }];
+    let lastErr = null;
+    for (const constraints of attempts) {
+      try {
+        return await md.getUserMedia(constraints);
+      } catch (err) {
+        lastErr = err;
+        // Denied or blocked: asking again for less will not help.
+        if (err && (err.name === 'NotAllowedError' || err.name === 'SecurityError')) break;
+      }
+    }
+    const why = lastErr ? `${lastErr.name}${lastErr.message ? ': ' + lastErr.message : ''}` : 'unknown error';
+    notice(`No camera or microphone (${why}); joined receive-only.`);
+    return null;
+  }
+
+  async function applyCandidate(pc, cand) {
+    if (cand && cand.candidate) {
+      await pc.addIceCandidate(cand);
+      return;
+    }
+    // End of candidates. Older browsers reject the no-argument form; the
+    // hint is optional, so ignore that.
+    try {
+      await pc.addIceCandidate();
+    } catch (_) {
+      /* ignored */
+    }
+  }
+
+  // ------------------------------------------------------------------ tiles
+
+  // One remote participant: a <div class="tile"> with a <video> and a name.
+  class Tile {
+    constructor(id, name) {
+      this.id = id;
+      this.name = name || '';
+      this.tracks = new Map(); // server track id → TrackInfo (from the protocol)
+      this.media = new Map(); // MediaStreamTrack → {kind, mid, trackId}
+      this.stream = new MediaStream();
+      this.refreshQueued = false;
+
+      this.el = document.createElement('div');
+      this.el.className = 'tile no-video';
+      this.el.dataset.participantId = id;
+      this.video = document.createElement('video');
+      this.video.autoplay = true;
+      this.video.playsInline = true;
+      this.video.setAttribute('playsinline', '');
+      this.video.muted = false;
+      this.label = document.createElement('div');
+      this.label.className = 'name';
+      this.el.append(this.video, this.label);
+      this.setName(this.name);
+      ui.tiles.append(this.el);
+    }
+
+    setName(name) {
+      this.name = name || '';
+      this.label.textContent = this.name || this.id;
+      this.label.title = this.name || this.id;
+    }
+
+    has(track) {
+      return this.media.has(track);
+    }
+
+    attach(track, meta) {
+      this.media.set(track, meta);
+      this.refresh();
+    }
+
+    detach(track) {
+      if (this.media.delete(track)) this.refresh();
+    }
+
+    // Drop the track the server calls trackId; failing a match (no msid
+    // mapping), drop every track of that kind.
+    detachPublished(trackId, kind) {
+      this.tracks.delete(trackId);
+      let matched = false;
+      for (const [track, meta] of this.media) {
+        if (meta.trackId && meta.trackId === trackId) {
+          this.media.delete(track);
+          matched = true;
+        }
+      }
+      if (!matched) {
+        for (const [track, meta] of this.media) {
+          if (meta.kind === kind || track.kind === kind) this.media.delete(track);
+        }
+      }
+      // Apply at once, not in a microtask: the page must reflect it now.
+      this.render();
+    }
+
+    refresh() {
+      if (this.refreshQueued) return;
+      this.refreshQueued = true;
+      queueMicrotask(() => {
+        this.refreshQueued = false;
+        this.render();
+      });
+    }
+
+    // A fresh MediaStream per change: reassigning srcObject makes every
+    // browser pick up added and removed tracks reliably.
+    render() {
+      if (!this.el.isConnected) return;
+      const tracks = [...this.media.keys()];
+      const current = this.stream.getTracks();
+      this.el.classList.toggle('no-video', !tracks.some((t) => t.kind === 'video'));
+      const unchanged = tracks.length === current.length && tracks.every((t) => current.includes(t));
+      if (unchanged && this.video.srcObject === (tracks.length ? this.stream : null)) return;
+      this.stream = new MediaStream(tracks);
+      this.video.srcObject = tracks.length ? this.stream : null;
+      if (tracks.length) this.play();
+    }
+
+    play() {
+      const p = this.video.play();
+      if (!p) return;
+      p.catch((err) => {
+        if (!err || err.name !== 'NotAllowedError' || !this.el.isConnected) return;
+        // Autoplay with sound refused: play muted and offer to unmute.
+        this.video.muted = true;
+        this.video.play().catch(() => {});
+        if (!this.el.querySelector('.unmute')) {
+          const b = document.createElement('button');
+          b.type = 'button';
+          b.className = 'unmute';
+          b.textContent = 'Click to unmute';
+          b.addEventListener('click', () => {
+            this.video.muted = false;
+            this.video.play().catch(() => {});
+            b.remove();
+          });
+          this.el.append(b);
+        }
+      });
+    }
+
+    remove() {
+      this.media.clear();
+      this.video.srcObject = null;
+      this.el.remove();
+    }
+
+    snapshot() {
+      return {
+        id: this.id,
+        name: this.name,
+        videoWidth: this.video.videoWidth,
+        videoHeight: this.video.videoHeight,
+        currentTime: this.video.currentTime,
+        audioLive: this.stream.getAudioTracks().some((t) => t.readyState === 'live'),
+      };
+    }
+  }
+
+  // ---------------------------------------------------------------- session
+
+  // One join: the socket, both peer connections, the remote participants.
+  // It ends exactly once, in finish(); nothing of it survives that.
+  class Session {
+    constructor(room, name) {
+      this.room = room;
+      this.name = name;
+      this.ws = null;
+      this.pub = null; // publish RTCPeerConnection (we offer)
+      this.sub = null; // subscribe RTCPeerConnection (the server offers)
+      this.participants = new Map(); // participant id → Tile
+      this.departed = new Set(); // ids that left; late tracks for them are ignored
+      this.unpublished = new Set(); // server track ids withdrawn; late tracks are ignored
+      this.participantId = null;
+      this.leaveSecret = null;
+      this.iceServers = [];
+      this.localStream = null;
+      this.mediaPromise = Promise.resolve(null);
+      this.joinSent = false;
+      this.joined = false;
+      this.leaving = false;
+      this.closed = false;
+      this.leaveTimer = 0;
+      this.leavePromise = null;
+      this.resolveLeave = null;
+      this.queues = { publish: Promise.resolve(), subscribe: Promise.resolve() };
+      this.pending = { publish: [], subscribe: [] }; // remote candidates awaiting a remote description
+      this.pubOfferOut = false; // a publish offer awaits its answer
+      this.pubWanted = false; // another publish offer is needed after that
+      this.midInfo = new Map(); // subscribe mid → {streamId, trackId}
+      this.hooked = new WeakSet(); // streams and tracks with our listeners
+    }
+
+    start() {
+      setState('connecting', 'connecting');
+      this.mediaPromise = acquireMedia().then((stream) => {
+        if (this.closed || this.leaving) {
+          stopStream(stream);
+          return null;
+        }
+        this.localStream = stream;
+        if (stream) {
+          for (const t of stream.getAudioTracks()) t.enabled = !app.micMuted;
+          for (const t of stream.getVideoTracks()) t.enabled = !app.cameraOff;
+        }
+        showLocal(stream);
+        updateControls();
+        return stream;
+      });
+
+      let ws;
+      try {
+        ws = new WebSocket(wsURL());
+      } catch (err) {
+        this.finish('error', `error: ${err.message}`);
+        return;
+      }
+      this.ws = ws;
+      ws.onopen = () => {
+        this.joinSent = this.send({ type: 'join', room: this.room, name: this.name });
+      };
+      ws.onmessage = (ev) => this.onMessage(ev.data);
+      ws.onclose = (ev) => this.onClose(ev);
+      ws.onerror = () => {}; // a close event always follows
+    }
+
+    send(msg) {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+      this.ws.send(JSON.stringify(msg));
+      return true;
+    }
+
+    // Runs fn after everything queued before it for the same PC, so SDP and
+    // candidates are applied in the order they arrived.
+    enqueue(which, fn) {
+      this.queues[which] = this.queues[which]
+        .then(() => (this.closed ? undefined : fn()))
+        .catch((err) => {
+          if (this.closed) return;
+          console.error(`switchyard: ${which}:`, err);
+          notice(`${which} connection: ${err && err.message ? err.message : err}`);
+        });
+      return this.queues[which];
+    }
+
+    onMessage(data) {
+      if (this.closed || typeof data !== 'string') return;
+      let msg;
+      try {
+        msg = JSON.parse(data);
+      } catch (_) {
+        console.warn('switchyard: ignoring non-JSON frame');
+        return;
+      }
+      if (!msg || typeof msg !== 'object') return;
+      switch (msg.type) {
+        case 'joined':
+          this.onJoined(msg);
+          break;
+        case 'participant-joined':
+          if (msg.participant && msg.participant.id) this.addParticipant(msg.participant);
+          break;
+        case 'participant-left':
+          this.removeParticipant(msg.participant_id);
+          break;
+        case 'track-published': {
+          const tile = this.participants.get(msg.participant_id);
+          if (tile && msg.track && msg.track.id) tile.tracks.set(msg.track.id, msg.track);
+          break;
+        }
+        case 'track-unpublished': {
+          if (msg.track_id) this.unpublished.add(msg.track_id);
+          const tile = this.participants.get(msg.participant_id);
+          if (tile) tile.detachPublished(msg.track_id, msg.kind);
+          break;
+        }
+        case 'offer':
+          if (msg.pc === 'subscribe') this.enqueue('subscribe', () => this.onSubscribeOffer(msg.sdp));
+          break;
+        case 'answer':
+          if (msg.pc === 'publish') this.enqueue('publish', () => this.onPublishAnswer(msg.sdp));
+          break;
+        case 'candidate':
+          if (msg.pc === 'publish' || msg.pc === 'subscribe') {
+            this.enqueue(msg.pc, () => this.onRemoteCandidate(msg.pc, msg.candidate));
+          }
+          break;
+        case 'left':
+          this.finish('left', `left: ${msg.reason || 'unknown'}`);
+          break;
+        case 'error':
+          this.onError(msg);
+          break;
+        default:
+          console.warn('switchyard: ignoring message type', msg.type);
+      }
+    }
+
+    onJoined(msg) {
+      // Kept even while leaving, for the pagehide beacon.
+      this.participantId = msg.participant_id || null;
+      this.leaveSecret = msg.leave_secret || null;
+      if (this.joined || this.leaving) return;
+      this.joined = true;
+      if (msg.room) this.room = msg.room;
+      this.iceServers = iceServersFrom(msg.ice_servers);
+      app.room = this.room;
+      app.participantId = this.participantId;
+      app.last = { room: this.room, name: this.name };
+      try {
+        history.replaceState(null, '', `${location.pathname}?room=${encodeURIComponent(this.room)}`);
+      } catch (_) {
+        /* not fatal */
+      }
+      ui.roomLink.value = roomURL(this.room);
+      setState('joined', 'joined');
+      for (const p of msg.participants || []) {
+        if (p && p.id && p.id !== this.participantId) this.addParticipant(p);
+      }
+      this.mediaPromise.then((stream) => {
+        if (stream && !this.closed && !this.leaving) this.publish(stream);
+      });
+    }
+
+    onError(msg) {
+      const err = { code: msg.code || '', message: msg.message || '', ref: msg.ref || '' };
+      app.lastError = err;
+      const text = `error: ${err.code}${err.message ? ': ' + err.message : ''}`;
+      if (this.leaving && err.ref === 'leave') {
+        // e.g. not-joined: we left before the join went through.
+        this.finish('left', 'left: leave');
+      } else if (!this.joined && !this.leaving) {
+        // The join failed (room-full, shutting-down, bad name…): this session is over.
+        this.finish('error', text);
+      } else if (!this.leaving) {
+        // The session goes on; say so next to the state.
+        setState('joined', `joined — ${text}${err.ref ? ' (' + err.ref + ')' : ''}`);
+      }
+    }
+
+    onClose(ev) {
+      if (this.closed) return;
+      if (this.leaving) {
+        this.finish('left', 'left: leave');
+        return;
+      }
+      let detail = ev && ev.code ? String(ev.code) : '';
+      if (ev && ev.reason) detail += ` ${ev.reason}`;
+      if (!this.joinSent) detail = `could not connect${detail ? ' ' + detail : ''}`;
+      this.finish('disconnected', detail ? `disconnected (${detail})` : 'disconnected');
+    }
+
+    // ---- participants
+
+    addParticipant(info) {
+      if (info.id === this.participantId) return null;
+      this.departed.delete(info.id);
+      let tile = this.participants.get(info.id);
+      if (tile) {
+        if (info.name) tile.setName(info.name);
+      } else {
+        tile = new Tile(info.id, info.name);
+        this.participants.set(info.id, tile);
+      }
+      for (const t of info.tracks || []) if (t && t.id) tile.tracks.set(t.id, t);
+      return tile;
+    }
+
+    removeParticipant(id) {
+      if (!id) return;
+      this.departed.add(id);
+      const tile = this.participants.get(id);
+      if (!tile) return;
+      this.participants.delete(id);
+      tile.remove();
+    }
+
+    // ---- publish PC: we offer, the server answers
+
+    publish(stream) {
+      const tracks = stream.getTracks();
+      if (!tracks.length || this.pub) return;
+      const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+      this.pub = pc;
+      pc.onicecandidate = (ev) => this.sendCandidate('publish', ev.candidate);
+      this.watchPC('publish', pc);
+      for (const t of tracks) pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
+      this.negotiatePublish();
+    }
+
+    // Sends an offer for the publish PC, never two before an answer.
+    negotiatePublish() {
+      if (this.pubOfferOut) {
+        this.pubWanted = true;
+        return;
+      }
+      this.pubOfferOut = true;
+      this.pubWanted = false;
+      this.enqueue('publish', async () => {
+        const pc = this.pub;
+        const offer = await pc.createOffer();
+        await pc.setLocalDescription(offer);
+        // Sent in the same task as setLocalDescription resolves, so before
+        // any onicecandidate for it.
+        this.send({ type: 'offer', pc: 'publish', sdp: pc.localDescription.sdp });
+      });
+    }
+
+    async onPublishAnswer(sdp) {
+      const pc = this.pub;
+      if (!pc || pc.signalingState !== 'have-local-offer') return;
+      this.pubOfferOut = false;
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+      await this.flushCandidates('publish');
+      if (this.pubWanted) this.negotiatePublish();
+    }
+
+    // ---- subscribe PC: the server offers, we answer
+
+    createSubscribePC() {
+      const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+      pc.onicecandidate = (ev) => this.sendCandidate('subscribe', ev.candidate);
+      pc.ontrack = (ev) => this.onRemoteTrack(ev);
+      this.watchPC('subscribe', pc);
+      return pc;
+    }
+
+    async onSubscribeOffer(sdp) {
+      if (this.leaving) return;
+      if (!this.sub) this.sub = this.createSubscribePC();
+      const pc = this.sub;
+      this.midInfo = parseMsids(sdp);
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      await this.flushCandidates('subscribe');
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      this.send({ type: 'answer', pc: 'subscribe', sdp: pc.localDescription.sdp });
+    }
+
+    onRemoteTrack(ev) {
+      const track = ev.track;
+      const mid = ev.transceiver ? ev.transceiver.mid : null;
+      const msid = mid !== null ? this.midInfo.get(mid) : undefined;
+      const stream = ev.streams && ev.streams[0];
+      const pid = stream ? stream.id : msid ? msid.streamId : '';
+      // A transceiver may be reused for someone else's track: take it out of
+      // whichever tile had it.
+      for (const tile of this.participants.values()) if (tile.has(track)) tile.detach(track);
+      if (!pid || pid === '-' || pid === this.participantId || this.departed.has(pid)) return;
+      if (msid && msid.trackId && this.unpublished.has(msid.trackId)) return;
+      const tile = this.participants.get(pid) || this.addParticipant({ id: pid, name: '' });
+      if (!tile) return;
+      tile.attach(track, { kind: track.kind, mid, trackId: msid ? msid.trackId : '' });
+
+      if (!this.hooked.has(track)) {
+        this.hooked.add(track);
+        track.addEventListener('ended', () => {
+          for (const t of this.participants.values()) t.detach(track);
+        });
+      }
+      if (stream && !this.hooked.has(stream)) {
+        this.hooked.add(stream);
+        stream.addEventListener('removetrack', (e) => {
+          const t = this.participants.get(stream.id);
+          if (t) t.detach(e.track);
+        });
+      }
+    }
+
+    // ---- ICE
+
+    sendCandidate(which, cand) {
+      if (this.closed) return;
+      if (cand === null) {
+        this.send({ type: 'candidate', pc: which, candidate: null });
+      } else if (cand && cand.candidate) {
+        // Empty-string candidates (Firefox's per-section end marker) are not sent.
+        this.send({ type: 'candidate', pc: which, candidate: cand.toJSON() });
+      }
+    }
+
+    async onRemoteCandidate(which, cand) {
+      const pc = which === 'publish' ? this.pub : this.sub;
+      if (!pc || !pc.remoteDescription) {
+        this.pending[which].push(cand);
+        return;
+      }
+      await applyCandidate(pc, cand);
+    }
+
+    async flushCandidates(which) {
+      const pc = which === 'publish' ? this.pub : this.sub;
+      const list = this.pending[which];
+      this.pending[which] = [];
+      for (const cand of list) {
+        try {
+          await applyCandidate(pc, cand);
+        } catch (err) {
+          console.warn(`switchyard: ${which} candidate:`, err);
+        }
+      }
+    }
+
+    watchPC(which, pc) {
+      const check = () => {
+        if (this.closed) return;
+        const s = pc.connectionState || pc.iceConnectionState;
+        const text = `${which} connection ${s === 'failed' ? 'failed' : 'interrupted…'}`;
+        if (s === 'failed' || s === 'disconnected') notice(text);
+        else if (s === 'connected' && ui.notice.textContent.startsWith(`${which} connection`)) notice('');
+      };
+      pc.addEventListener('connectionstatechange', check);
+      pc.addEventListener('iceconnectionstatechange', check);
+    }
+
+    // ---- ending
+
+    // Ask the server to end the session and wait for `left` (at most
+    // LEAVE_TIMEOUT_MS). Idempotent: every call returns the same promise.
+    leave() {
+      if (this.leavePromise) return this.leavePromise;
+      this.leavePromise = new Promise((resolve) => {
+        this.resolveLeave = resolve;
+      });
+      if (this.closed) {
+        this.resolveLeave();
+        return this.leavePromise;
+      }
+      this.leaving = true;
+      if (this.joinSent && this.send({ type: 'leave' })) {
+        setState(app.state, 'leaving…');
+        this.leaveTimer = setTimeout(() => this.finish('left', 'left: leave (no reply)'), LEAVE_TIMEOUT_MS);
+      } else {
+        this.finish('left', 'left: leave');
+      }
+      return this.leavePromise;
+    }
+
+    // The page is going away: no time to wait for anything. Unless the page
+    // may come back (persisted, back/forward cache), the peer connections
+    // are left for the browser to tear down with the document, a moment
+    // later, so that the server sees our leave before their DTLS close.
+    abandon(persisted) {
+      if (this.closed) return;
+      if (this.joinSent && !this.leaving) this.send({ type: 'leave' });
+      this.leaving = true;
+      if (this.participantId && this.leaveSecret && navigator.sendBeacon) {
+        const body = JSON.stringify({ participant_id: this.participantId, leave_secret: this.leaveSecret });
+        try {
+          navigator.sendBeacon('/v1/leave', new Blob([body], { type: 'application/json' }));
+        } catch (_) {
+          /* best effort */
+        }
+      }
+      this.finish('left', 'left: tab-closed', !persisted);
+    }
+
+    // Tears everything down once; state/text describe why.
+    finish(state, text, keepPCs) {
+      if (this.closed) return;
+      this.closed = true;
+      clearTimeout(this.leaveTimer);
+      for (const pc of [this.pub, this.sub]) {
+        if (!pc) continue;
+        pc.onicecandidate = null;
+        pc.ontrack = null;
+        if (keepPCs) continue;
+        try {
+          pc.close();
+        } catch (_) {
+          /* already closed */
+        }
+      }
+      this.pub = null;
+      this.sub = null;
+      for (const tile of this.participants.values()) tile.remove();
+      this.participants.clear();
+      stopStream(this.localStream);
+      this.localStream = null;
+      const ws = this.ws;
+      if (ws) {
+        ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
+          try {
+            ws.close(1000, 'bye');
+          } catch (_) {
+            /* ignore */
+          }
+        }
+      }
+      if (app.session === this) {
+        app.session = null;
+        showLocal(null);
+        setState(state, text);
+      }
+      if (this.resolveLeave) this.resolveLeave();
+    }
+
+    snapshot() {
+      return [...this.participants.values()].map((t) => t.snapshot());
+    }
+  }
+
+  // --------------------------------------------------------------------- UI
+
+  function showLocal(stream) {
+    const hasVideo = !!stream && stream.getVideoTracks().length > 0;
+    ui.localVideo.muted = true;
+    ui.localVideo.srcObject = stream || null;
+    ui.self.classList.toggle('no-video', !hasVideo || app.cameraOff);
+    if (stream) ui.localVideo.play().catch(() => {});
+  }
+
+  function localTracks(kind) {
+    const s = app.session && app.session.localStream;
+    if (!s) return [];
+    return kind === 'audio' ? s.getAudioTracks() : s.getVideoTracks();
+  }
+
+  function updateControls() {
+    const active = !!app.session;
+    const leaving = active && app.session.leaving;
+    ui.join.disabled = active;
+    ui.room.disabled = active;
+    ui.name.disabled = active;
+    ui.leave.disabled = !active || leaving;
+
+    const mic = localTracks('audio').length > 0;
+    const cam = localTracks('video').length > 0;
+    ui.muteMic.disabled = !mic || leaving;
+    ui.toggleCamera.disabled = !cam || leaving;
+    ui.muteMic.setAttribute('aria-pressed', String(app.micMuted));
+    ui.muteMic.textContent = app.micMuted ? 'Unmute mic' : 'Mute mic';
+    ui.toggleCamera.setAttribute('aria-pressed', String(app.cameraOff));
+    ui.toggleCamera.textContent = app.cameraOff ? 'Camera on' : 'Camera off';
+
+    ui.linkBox.hidden = !(active && app.state === 'joined');
+    ui.rejoin.hidden = active || !app.last || !['left', 'error', 'disconnected'].includes(app.state);
+  }
+
+  function join(room, name) {
+    room = String(room == null ? '' : room).trim();
+    name = String(name == null ? '' : name).trim();
+    if (app.session) return false;
+    if (!validRoom(room)) {
+      setState('error', 'error: room must be 1–64 characters of A–Z a–z 0–9 _ . -');
+      return false;
+    }
+    if (!validName(name)) {
+      setState('error', 'error: name must be 1–64 printable characters');
+      return false;
+    }
+    ui.room.value = room;
+    ui.name.value = name;
+    try {
+      localStorage.setItem('switchyard.name', name);
+    } catch (_) {
+      /* storage may be disabled */
+    }
+    notice('');
+    app.lastError = null;
+    app.room = room;
+    app.participantId = null;
+    app.last = { room, name };
+    const s = new Session(room, name);
+    app.session = s;
+    s.start();
+    return true;
+  }
+
+  function leave() {
+    return app.session ? app.session.leave() : Promise.resolve();
+  }
+
+  function storedName() {
+    try {
+      return localStorage.getItem('switchyard.name') || '';
+    } catch (_) {
+      return '';
+    }
+  }
+
+  // ----------------------------------------------------------------- wiring
+
+  ui.form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    join(ui.room.value, ui.name.value);
+  });
+
+  ui.name.addEventListener('input', () => {
+    const v = ui.name.value.trim();
+    ui.name.setCustomValidity(v === '' || validName(v) ? '' : 'Use 1–64 printable characters.');
+  });
+
+  ui.leave.addEventListener('click', () => {
+    leave();
+  });
+
+  ui.rejoin.addEventListener('click', () => {
+    if (app.last) join(app.last.room, app.last.name);
+  });
+
+  ui.muteMic.addEventListener('click', () => {
+    app.micMuted = !app.micMuted;
+    for (const t of localTracks('audio')) t.enabled = !app.micMuted;
+    updateControls();
+  });
+
+  ui.toggleCamera.addEventListener('click', () => {
+    app.cameraOff = !app.cameraOff;
+    for (const t of localTracks('video')) t.enabled = !app.cameraOff;
+    ui.self.classList.toggle('no-video', app.cameraOff || localTracks('video').length === 0);
+    updateControls();
+  });
+
+  ui.copyLink.addEventListener('click', async () => {
+    const url = ui.roomLink.value;
+    try {
+      await navigator.clipboard.writeText(url);
+      notice('Room link copied.');
+    } catch (_) {
+      ui.roomLink.select();
+      let ok = false;
+      try {
+        ok = document.execCommand('copy');
+      } catch (_) {
+        ok = false;
+      }
+      notice(ok ? 'Room link copied.' : 'Select the link and copy it.');
+    }
+  });
+
+  // A click anywhere lifts an autoplay mute.
+  document.addEventListener('click', (ev) => {
+    if (ev.target && ev.target.classList && ev.target.classList.contains('unmute')) return;
+    for (const b of document.querySelectorAll('.tile .unmute')) b.click();
+  });
+
+  window.addEventListener('pagehide', (ev) => {
+    if (app.session) app.session.abandon(ev.persisted);
+  });
+
+  window.switchyard = Object.freeze({
+    get state() {
+      return app.state;
+    },
+    get stateText() {
+      return app.stateText;
+    },
+    get room() {
+      return app.room;
+    },
+    get participantId() {
+      return app.participantId;
+    },
+    get lastError() {
+      return app.lastError;
+    },
+    tiles() {
+      return app.session ? app.session.snapshot() : [];
+    },
+    join,
+    leave,
+  });
+
+  // /?room=NAME[&name=NAME]: fill the form and join at once.
+  const params = new URLSearchParams(location.search);
+  const qRoom = params.get('room');
+  const qName = params.get('name');
+  ui.name.value = qName !== null ? qName : storedName();
+  if (qRoom !== null) {
+    ui.room.value = qRoom;
+    let name = ui.name.value.trim();
+    if (!name) name = `guest-${Math.floor(1000 + Math.random() * 9000)}`;
+    join(qRoom, name);
+  }
+  updateControls();
+})();
