@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchyard-sfu/switchyard/config"
+	"github.com/switchyard-sfu/switchyard/metrics"
 	"github.com/switchyard-sfu/switchyard/room"
 	"github.com/switchyard-sfu/switchyard/sessionlog"
 	"github.com/switchyard-sfu/switchyard/sfu"
@@ -31,6 +32,7 @@ type Server struct {
 	http     *http.Server
 	listener net.Listener
 	version  string
+	metrics  *metrics.Metrics
 	sessions *sessionlog.Log // nil when the session log is off
 	closeLog sync.Once
 }
@@ -73,6 +75,9 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 			zap.Int("closed_after_crash", len(recovery.Closed)))
 		obs = append(obs, &sessionRecorder{log: sessions, zap: log.Named("sessionlog")})
 	}
+	// Tests observe last, so metrics and the log are current when they look.
+	stats := metrics.New(engine)
+	obs = append(obs, stats)
 	if opts.Observer != nil {
 		obs = append(obs, opts.Observer)
 	}
@@ -88,6 +93,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		rooms:    rooms,
 		version:  opts.Version,
 		sessions: sessions,
+		metrics:  stats,
 		signal: signal.NewHandler(rooms, signal.Options{
 			PingInterval:   cfg.Signaling.PingInterval,
 			PingTimeout:    cfg.Signaling.PingTimeout,
