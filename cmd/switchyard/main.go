@@ -39,7 +39,13 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "sessions" {
-		return sessionlog.RunCLI(args[1:], stdout, stderr)
+		cliArgs := args[1:]
+		// Read the log the server writes (e.g. in the Docker image); a
+		// --log given on the command line still wins, being parsed last.
+		if path := os.Getenv("SWITCHYARD_SESSION_LOG_PATH"); path != "" {
+			cliArgs = append([]string{"--log", path}, cliArgs...)
+		}
+		return sessionlog.RunCLI(cliArgs, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("switchyard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
