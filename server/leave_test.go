@@ -55,14 +55,7 @@ func TestEveryLeaveCauseIsSeenByTheRoom(t *testing.T) {
 
 			a, ja := h.joined(ctx, "main", "Ann")
 			b, jb := h.joined(ctx, "main", "Bob")
-			tracks, err := a.Publish(ctx, ja.ParticipantID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var wg sync.WaitGroup
-			sendCtx, stop := context.WithCancel(ctx)
-			defer func() { stop(); wg.Wait() }()
-			sendMedia(sendCtx, &wg, ja.ParticipantID, tracks)
+			defer publishMedia(ctx, t, a, ja.ParticipantID)()
 			collect(ctx, t, jb.ParticipantID, b, atLeast(5, ja.ParticipantID))
 			if n := activeSections(b.SubscribeSDP(), ja.ParticipantID); n != 2 {
 				t.Fatalf("B's subscribe PC carries %d of A's tracks, want 2", n)

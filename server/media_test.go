@@ -118,14 +118,7 @@ func TestLateJoinerReceivesExistingTracks(t *testing.T) {
 	defer cancel()
 
 	a, ja := h.joined(ctx, "main", "Ann")
-	tracks, err := a.Publish(ctx, ja.ParticipantID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	sendCtx, stop := context.WithCancel(ctx)
-	defer func() { stop(); wg.Wait() }()
-	sendMedia(sendCtx, &wg, ja.ParticipantID, tracks)
+	defer publishMedia(ctx, t, a, ja.ParticipantID)()
 
 	// A watcher hears when the server has both of A's tracks; then B joins late.
 	w, _ := h.joined(ctx, "main", "Wes")
@@ -139,4 +132,18 @@ func TestLateJoinerReceivesExistingTracks(t *testing.T) {
 		t.Fatalf("late joiner's joined lists %+v, want Ann with two tracks, then Wes", jb.Participants)
 	}
 	collect(ctx, t, jb.ParticipantID, b, atLeast(20, ja.ParticipantID))
+}
+
+// publishMedia publishes c's tracks and sends media until the returned
+// stop function is called.
+func publishMedia(ctx context.Context, t *testing.T, c *testclient.Client, id string) (stop func()) {
+	t.Helper()
+	tracks, err := c.Publish(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	sendCtx, cancel := context.WithCancel(ctx)
+	sendMedia(sendCtx, &wg, id, tracks)
+	return func() { cancel(); wg.Wait() }
 }

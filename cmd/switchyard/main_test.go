@@ -109,13 +109,9 @@ func joinClient(ctx context.Context, t *testing.T, p *process, room, name string
 }
 
 func TestSIGTERMTellsEveryoneAndExitsWithinFiveSeconds(t *testing.T) {
-	bin := binary(t)
-	logPath := filepath.Join(t.TempDir(), "sessions.jsonl")
-	p := start(t, bin, logPath)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a := joinClient(ctx, t, p, "r", "Ann")
-	joinClient(ctx, t, p, "r", "Bob")
+	_, logPath, p, a := twoInARoom(ctx, t)
 
 	start := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -137,24 +133,16 @@ func TestSIGTERMTellsEveryoneAndExitsWithinFiveSeconds(t *testing.T) {
 		t.Fatal("still running 5 s after SIGTERM")
 	}
 	t.Logf("SIGTERM to exit: %v", time.Since(start))
-	records, skipped, err := sessionlog.ReadFile(logPath)
-	if err != nil || skipped != 0 {
-		t.Fatalf("read log: %v (skipped %d)", err, skipped)
-	}
-	summary := sessionlog.Summarize(records, sessionlog.SummaryOptions{})
+	summary := summarize(t, logPath)
 	if summary.Joins != 2 || summary.LeavesByReason["server-shutdown"] != 2 || summary.Current != 0 {
 		t.Fatalf("log summary %+v, want 2 joins and 2 server-shutdown leaves", summary)
 	}
 }
 
 func TestKill9ClosesOpenSessionsAsServerCrashOnRestart(t *testing.T) {
-	bin := binary(t)
-	logPath := filepath.Join(t.TempDir(), "sessions.jsonl")
-	p := start(t, bin, logPath)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a := joinClient(ctx, t, p, "r", "Ann")
-	joinClient(ctx, t, p, "r", "Bob")
+	bin, logPath, p, a := twoInARoom(ctx, t)
 	if err := a.Send(signal.Leave{Type: signal.TypeLeave}); err != nil {
 		t.Fatal(err)
 	}
@@ -169,15 +157,32 @@ func TestKill9ClosesOpenSessionsAsServerCrashOnRestart(t *testing.T) {
 	restarted := start(t, bin, logPath)
 	_ = restarted.cmd.Process.Signal(syscall.SIGTERM)
 	<-restarted.exit
-	records, skipped, err := sessionlog.ReadFile(logPath)
-	if err != nil || skipped != 0 {
-		t.Fatalf("read log: %v (skipped %d)", err, skipped)
-	}
-	summary := sessionlog.Summarize(records, sessionlog.SummaryOptions{})
+	summary := summarize(t, logPath)
 	if summary.Joins != 2 || summary.LeavesByReason["leave"] != 1 || summary.LeavesByReason["server-crash"] != 1 || summary.Current != 0 {
 		t.Fatalf("log summary %+v, want 2 joins, one leave and one server-crash", summary)
 	}
 	if _, err := os.Stat(logPath); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// twoInARoom starts the binary with a fresh session log and joins Ann and
+// Bob to one room; it returns Ann's client.
+func twoInARoom(ctx context.Context, t *testing.T) (bin, logPath string, p *process, ann *testclient.Client) {
+	t.Helper()
+	bin = binary(t)
+	logPath = filepath.Join(t.TempDir(), "sessions.jsonl")
+	p = start(t, bin, logPath)
+	ann = joinClient(ctx, t, p, "r", "Ann")
+	joinClient(ctx, t, p, "r", "Bob")
+	return bin, logPath, p, ann
+}
+
+func summarize(t *testing.T, logPath string) sessionlog.Summary {
+	t.Helper()
+	records, skipped, err := sessionlog.ReadFile(logPath)
+	if err != nil || skipped != 0 {
+		t.Fatalf("read log: %v (skipped %d)", err, skipped)
+	}
+	return sessionlog.Summarize(records, sessionlog.SummaryOptions{})
 }
