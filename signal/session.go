@@ -105,6 +105,10 @@ func (s *session) readLoop() room.Reason {
 			continue
 		}
 		s.dispatch(data)
+		// Time spent handling the message (a slow SDP apply, a busy room)
+		// is the server's, not the client's silence: restart the clock so
+		// a pong queued meanwhile is not read after an expired deadline.
+		s.restartDeadline()
 	}
 }
 
@@ -136,11 +140,16 @@ func (s *session) peerClosed() bool {
 // extendDeadline gives the client another ping timeout to speak; every
 // message and pong counts as a sign of life.
 func (s *session) extendDeadline() {
-	now := time.Now()
-	_ = s.conn.SetReadDeadline(now.Add(s.opts.PingTimeout))
+	now := s.restartDeadline()
 	if m := s.current; m != nil {
 		m.touch(now)
 	}
+}
+
+func (s *session) restartDeadline() time.Time {
+	now := time.Now()
+	_ = s.conn.SetReadDeadline(now.Add(s.opts.PingTimeout))
+	return now
 }
 
 func (s *session) writeLoop() {
