@@ -95,13 +95,15 @@ func (m *Manager) Join(roomName, name string, client Client) (*Participant, erro
 		p.closePeers()
 		return nil, ErrRoomFull
 	}
+	// Set before p becomes findable: a beacon or Shutdown may reach p
+	// through m.participants at once, and then waits on r.mu.
+	p.room = r
+	p.joinedAt = time.Now().UTC()
+	p.lastHeard.Store(p.joinedAt.UnixNano())
 	m.participants[p.id] = p
 	m.mu.Unlock()
 	defer r.mu.Unlock()
 
-	p.room = r
-	p.joinedAt = time.Now().UTC()
-	p.lastHeard.Store(p.joinedAt.UnixNano())
 	others := r.sortedParticipants()
 	info := JoinInfo{Room: r.name, ParticipantID: p.id, LeaveSecret: p.secret, ICEServers: m.engine.ICEServers()}
 	for _, o := range others {
