@@ -58,7 +58,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		Interfaces:  cfg.ICE.Interfaces,
 		Loopback:    cfg.ICE.Loopback,
 		UDP4Only:    cfg.ICE.UDP4Only,
-	}, log.Named("sfu"))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("media engine: %w", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/internal/ids"
-	"go.uber.org/zap"
 )
 
 // EngineConfig is the network side of the media engine.
@@ -46,14 +45,13 @@ const (
 type Engine struct {
 	api        *webrtc.API
 	iceServers []webrtc.ICEServer
-	log        *zap.Logger
 	stats      counters
 }
 
 // NewEngine prepares the WebRTC API: default codecs (Opus, VP8, VP9,
 // H.264, …), NACK, RTCP reports and TWCC interceptors, and the ICE
 // settings from cfg. mDNS is off because the server has real addresses.
-func NewEngine(cfg EngineConfig, log *zap.Logger) (*Engine, error) {
+func NewEngine(cfg EngineConfig) (*Engine, error) {
 	media := &webrtc.MediaEngine{}
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
@@ -96,7 +94,6 @@ func NewEngine(cfg EngineConfig, log *zap.Logger) (*Engine, error) {
 	return &Engine{
 		api:        webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry), webrtc.WithSettingEngine(settings)),
 		iceServers: servers,
-		log:        log,
 	}, nil
 }
 

@@ -28,7 +28,7 @@ func (w *discardWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 func testTrack(stats *counters) *Track {
-	t := &Track{id: "t_test", streamID: "p_test", kind: webrtc.RTPCodecTypeVideo, stats: stats, done: make(chan struct{})}
+	t := &Track{id: "t_test", streamID: "p_test", kind: webrtc.RTPCodecTypeVideo, stats: stats}
 	t.downs.Store(&[]*DownTrack{})
 	return t
 }

@@ -24,8 +24,7 @@ type PublisherEvents struct {
 // client always offers and the server answers, so it never sees glare.
 type Publisher struct {
 	*peer
-	participantID string
-	answer        func(sdp string)
+	answer func(sdp string)
 }
 
 // NewPublisher creates the receiving peer connection for participantID,
@@ -35,7 +34,7 @@ func (e *Engine) NewPublisher(participantID string, events PublisherEvents) (*Pu
 	if err != nil {
 		return nil, err
 	}
-	pub := &Publisher{peer: p, participantID: participantID, answer: events.Answer}
+	pub := &Publisher{peer: p, answer: events.Answer}
 	p.pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		t := newTrack(e.newTrackID(), participantID, remote, p.pc.WriteRTCP, &e.stats)
 		events.TrackStarted(t)

@@ -30,7 +30,6 @@ type Track struct {
 
 	lastKeyframeRequest atomic.Int64 // unix nanoseconds
 	stats               *counters
-	done                chan struct{}
 }
 
 func newTrack(id, streamID string, remote *webrtc.TrackRemote, writeRTCP func([]rtcp.Packet) error, stats *counters) *Track {
@@ -42,7 +41,6 @@ func newTrack(id, streamID string, remote *webrtc.TrackRemote, writeRTCP func([]
 		remote:    remote,
 		writeRTCP: writeRTCP,
 		stats:     stats,
-		done:      make(chan struct{}),
 	}
 	t.downs.Store(&[]*DownTrack{})
 	return t
@@ -59,9 +57,6 @@ func (t *Track) Kind() webrtc.RTPCodecType { return t.kind }
 
 // MimeType names the codec, e.g. "video/VP8".
 func (t *Track) MimeType() string { return t.codec.MimeType }
-
-// Done is closed when the publisher stops sending this track.
-func (t *Track) Done() <-chan struct{} { return t.done }
 
 // RequestKeyframe asks the publisher for a keyframe, at most once per
 // keyframeInterval. Audio tracks ignore it.
@@ -99,7 +94,6 @@ func (t *Track) readLoop(onEnded func(*Track)) {
 	t.stats.tracksPublished.Add(1)
 	defer func() {
 		t.stats.tracksPublished.Add(-1)
-		close(t.done)
 		onEnded(t)
 	}()
 	for {
