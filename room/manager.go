@@ -173,10 +173,9 @@ func (m *Manager) leave(p *Participant, reason Reason) bool {
 	p.client.Left(reason)
 	event := p.leaveEvent(now, reason)
 	m.observer.Left(event)
-	empty := len(r.participants) == 0
 	r.mu.Unlock()
 
-	m.forget(p, r, empty)
+	m.forget(p, r)
 	m.closeInBackground(p)
 	m.log.Info("participant left",
 		zap.String("room", r.name), zap.String("participant", p.id), zap.String("name", p.name),
@@ -186,11 +185,11 @@ func (m *Manager) leave(p *Participant, reason Reason) bool {
 }
 
 // forget drops p from the id index and r from the room map if it emptied.
-func (m *Manager) forget(p *Participant, r *Room, empty bool) {
+func (m *Manager) forget(p *Participant, r *Room) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.participants, p.id)
-	if !empty || m.rooms[r.name] != r {
+	if m.rooms[r.name] != r {
 		return
 	}
 	r.mu.Lock()

@@ -16,6 +16,7 @@ const iceSettleLimit = 5 * time.Second
 // only after ICE has left the new/checking states avoids it. Both the
 // server and the test clients close through it.
 type ICEGuard struct {
+	pc      *webrtc.PeerConnection
 	settled chan struct{}
 	once    sync.Once
 }
@@ -23,7 +24,7 @@ type ICEGuard struct {
 // NewICEGuard watches pc's ICE state; it takes over
 // OnICEConnectionStateChange.
 func NewICEGuard(pc *webrtc.PeerConnection) *ICEGuard {
-	g := &ICEGuard{settled: make(chan struct{})}
+	g := &ICEGuard{pc: pc, settled: make(chan struct{})}
 	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
 		if s != webrtc.ICEConnectionStateNew && s != webrtc.ICEConnectionStateChecking {
 			g.once.Do(func() { close(g.settled) })
@@ -32,10 +33,11 @@ func NewICEGuard(pc *webrtc.PeerConnection) *ICEGuard {
 	return g
 }
 
-// Close closes pc once ICE has settled, or after iceSettleLimit. Pass
-// started=false when no remote description was ever set: ICE never ran.
-func (g *ICEGuard) Close(pc *webrtc.PeerConnection, started bool) error {
-	if started {
+// Close closes the peer connection once ICE has settled, or after
+// iceSettleLimit. Without a remote description ICE never ran, so it
+// closes at once.
+func (g *ICEGuard) Close() error {
+	if g.pc.RemoteDescription() != nil {
 		timer := time.NewTimer(iceSettleLimit)
 		defer timer.Stop()
 		select {
@@ -43,5 +45,5 @@ func (g *ICEGuard) Close(pc *webrtc.PeerConnection, started bool) error {
 		case <-timer.C:
 		}
 	}
-	return pc.Close()
+	return g.pc.Close()
 }

@@ -48,9 +48,10 @@ type peer struct {
 	localReady   bool
 	localPending []*webrtc.ICECandidateInit
 
-	ended  atomic.Bool // set by Close or the first failure; silences Failed
-	closed chan struct{}
-	guard  *ICEGuard
+	ended     atomic.Bool // set by Close or the first failure; silences Failed
+	closed    chan struct{}
+	closeOnce sync.Once
+	guard     *ICEGuard
 }
 
 func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
@@ -148,15 +149,11 @@ func (p *peer) announce(send func()) {
 // Close tears the connection down without reporting failure. Safe to call
 // more than once.
 func (p *peer) Close() error {
-	p.ended.Store(true)
-	select {
-	case <-p.closed:
-		return nil
-	default:
+	var err error
+	p.closeOnce.Do(func() {
+		p.ended.Store(true)
 		close(p.closed)
-	}
-	p.mu.Lock()
-	started := p.remoteSet
-	p.mu.Unlock()
-	return p.guard.Close(p.pc, started)
+		err = p.guard.Close()
+	})
+	return err
 }

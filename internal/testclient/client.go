@@ -260,7 +260,7 @@ func (c *Client) ClosePeers() error {
 			c.mu.Lock()
 			guard := c.guards[pc]
 			c.mu.Unlock()
-			errs = append(errs, guard.Close(pc, pc.RemoteDescription() != nil))
+			errs = append(errs, guard.Close())
 		}
 	}
 	return errors.Join(errs...)
