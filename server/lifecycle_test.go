@@ -3,17 +3,26 @@ package server
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/switchyard-sfu/switchyard/internal/cpulock"
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/signal"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
+	// These tests measure leave latencies and run the CPU-heavy presence
+	// test: keep the browser tests from running alongside. The lock goes
+	// with the process when VerifyTestMain exits.
+	if _, err := cpulock.Acquire(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	goleak.VerifyTestMain(m)
 }
 

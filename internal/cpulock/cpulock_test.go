@@ -1,0 +1,35 @@
+package cpulock
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSecondHolderWaitsForTheFirst(t *testing.T) {
+	release, err := Acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	acquired := make(chan func())
+	go func() {
+		r, err := Acquire()
+		if err != nil {
+			t.Error(err)
+			r = func() {}
+		}
+		acquired <- r
+	}()
+	select {
+	case r := <-acquired:
+		r()
+		t.Fatal("a second holder got the lock while the first held it")
+	case <-time.After(200 * time.Millisecond):
+	}
+	release()
+	select {
+	case r := <-acquired:
+		r()
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second holder did not get the lock after the first released it")
+	}
+}
