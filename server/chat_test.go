@@ -25,17 +25,6 @@ func waitChat(ctx context.Context, t *testing.T, c *testclient.Client, from int,
 	return relay, i
 }
 
-func chatsFrom(c *testclient.Client, from string) int {
-	n := 0
-	for _, m := range c.Messages() {
-		var relay signal.ChatRelay
-		if m.Type == signal.TypeChat && m.Decode(&relay) == nil && relay.From == from {
-			n++
-		}
-	}
-	return n
-}
-
 // TestChatReachesTheRoomWithinLimits: chat reaches everyone in the room
 // (sender included) with sender, name and time, and nobody elsewhere;
 // empty, oversized and too-fast messages get errors; the sender's session
@@ -127,7 +116,7 @@ func TestChatReachesTheRoomWithinLimits(t *testing.T) {
 	}
 	waitChat(ctx, t, b, 0, "yes")
 
-	if n := chatsFrom(other, ja.ParticipantID) + chatsFrom(other, jb.ParticipantID); n != 0 {
+	if n := countAfter(other, 0, ja.ParticipantID) + countAfter(other, 0, jb.ParticipantID); n != 0 {
 		t.Fatalf("a participant of another room received %d chat messages", n)
 	}
 }

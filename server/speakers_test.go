@@ -45,7 +45,7 @@ type speakerEvent struct {
 
 // TestActiveSpeakersReachTheOthersRateLimited: a publisher who is loud is
 // announced to the others and a silent one never is; while the loud one
-// flickers every 100 ms the room hears changes at most every 300 ms and
+// flickers every 200 ms the room hears changes at most every 300 ms and
 // never the same list twice in a row; silence ends with an empty list.
 func TestActiveSpeakersReachTheOthersRateLimited(t *testing.T) {
 	h := startServer(t, testConfig())
