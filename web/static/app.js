@@ -39,6 +39,12 @@
  *        Buttons #join #leave #mute-mic #toggle-camera #rejoin #copy-link,
  *        inputs #room #name, state line #state (also has data-state = state),
  *        messages (media problems, copy result) in #notice.
+ *        Feature files (mute.js, speakers.js, chat.js) add: on a remote tile
+ *        data-mic-muted / data-camera-muted ("true"/"false") and class
+ *        "speaking" (also on #self); the chat panel #chat-log (one <li
+ *        data-from="p_…"> per message, with .from, <time>, .text), #chat-form,
+ *        #chat-input, #chat-status. window.switchyardExt is their hook into
+ *        this file (see "extensions" below).
  *   URL:  /?room=NAME[&name=NAME] fills the form and joins at once; after
  *         `joined` the address becomes /?room=NAME (history.replaceState).
  */
