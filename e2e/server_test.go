@@ -233,3 +233,17 @@ func (s *pagehideSink) wait(timeout time.Duration) (pagehideReport, error) {
 		return pagehideReport{}, fmt.Errorf("no pagehide report within %v", timeout)
 	}
 }
+
+// trackMuted reports whether the server has participant's track of kind muted.
+func (s *e2eServer) trackMuted(participant, kind string) bool {
+	for _, r := range s.srv.Rooms().Rooms() {
+		for _, p := range r.Participants {
+			for _, tr := range p.Tracks {
+				if p.ID == participant && tr.Kind == kind {
+					return tr.Muted
+				}
+			}
+		}
+	}
+	return false
+}

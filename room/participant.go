@@ -32,6 +32,8 @@ type Participant struct {
 	left   bool
 
 	lastHeard atomic.Int64 // unix nanoseconds of the last sign of life
+
+	chatLimit tokenBucket // chat.go
 }
 
 func (m *Manager) newParticipant(name string, client Client) (*Participant, error) {
@@ -134,6 +136,7 @@ func (p *Participant) trackStarted(t *sfu.Track) {
 		return // the track ends when the closing publisher PC stops it
 	}
 	p.tracks[t.ID()] = t
+	r.noticeTrack(p, t)
 	others := r.othersThan(p)
 	for _, o := range others {
 		o.client.TrackPublished(p.id, trackInfo(t))
@@ -198,7 +201,7 @@ func (p *Participant) info() ParticipantInfo {
 }
 
 func trackInfo(t *sfu.Track) TrackInfo {
-	return TrackInfo{ID: t.ID(), Kind: t.Kind().String(), StreamID: t.StreamID(), Codec: t.MimeType()}
+	return TrackInfo{ID: t.ID(), Kind: t.Kind().String(), StreamID: t.StreamID(), Codec: t.MimeType(), Muted: t.Muted()}
 }
 
 func (p *Participant) joinEvent(at time.Time) JoinEvent {

@@ -14,6 +14,7 @@ type Room struct {
 
 	mu           sync.Mutex
 	participants map[string]*Participant
+	speakers     speakerWatch // guarded by mu; speakers.go
 }
 
 func newRoom(name string) *Room {

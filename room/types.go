@@ -14,6 +14,7 @@ type TrackInfo struct {
 	Kind     string `json:"kind"` // "audio" or "video"
 	StreamID string `json:"stream_id"`
 	Codec    string `json:"codec,omitempty"`
+	Muted    bool   `json:"muted"` // the publisher muted it: nothing is forwarded
 }
 
 // ParticipantInfo describes someone in a room.
@@ -65,6 +66,7 @@ type Client interface {
 	Candidate(pc PC, c *webrtc.ICECandidateInit)
 	// Left ends the participant's session; the connection may join again.
 	Left(reason Reason)
+	Notices // own tracks, mute, active speakers, chat: notices.go
 }
 
 // JoinEvent and LeaveEvent are what an Observer (the session log,

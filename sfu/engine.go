@@ -56,6 +56,11 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
+	// Publishers' audio levels feed active-speaker detection. Receive
+	// direction only: the subscribe side strips extensions anyway.
+	if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: AudioLevelURI}, webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverDirectionRecvonly); err != nil {
+		return nil, fmt.Errorf("register audio level extension: %w", err)
+	}
 	registry := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(media, registry); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)

@@ -35,8 +35,9 @@ func (e *Engine) NewPublisher(participantID string, events PublisherEvents) (*Pu
 		return nil, err
 	}
 	pub := &Publisher{peer: p, answer: events.Answer}
-	p.pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	p.pc.OnTrack(func(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		t := newTrack(e.newTrackID(), participantID, remote, p.pc.WriteRTCP, &e.stats)
+		t.inspect(p.pc, receiver)
 		events.TrackStarted(t)
 		go t.readLoop(events.TrackEnded)
 	})

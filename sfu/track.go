@@ -30,6 +30,8 @@ type Track struct {
 
 	lastKeyframeRequest atomic.Int64 // unix nanoseconds
 	stats               *counters
+
+	state trackState // mid, audio level, mute: trackstate.go
 }
 
 func newTrack(id, streamID string, remote *webrtc.TrackRemote, writeRTCP func([]rtcp.Packet) error, stats *counters) *Track {
@@ -105,6 +107,10 @@ func (t *Track) readLoop(onEnded func(*Track)) {
 		}
 		p.n = n
 		t.stats.packetsReceived.Add(1)
+		if !t.admit(p.data()) {
+			packetPool.Put(p)
+			continue
+		}
 		t.fanOut(p)
 	}
 }

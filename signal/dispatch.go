@@ -31,6 +31,10 @@ func (s *session) dispatch(data []byte) {
 		err = s.handleCandidate(data)
 	case TypeLeave:
 		err = s.handleLeave()
+	case TypeMute:
+		err = s.handleMute(data)
+	case TypeChat:
+		err = s.handleChat(data)
 	case "":
 		err = badMessage("missing type")
 	default:

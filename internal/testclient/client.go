@@ -65,6 +65,10 @@ func NewAPI() (*webrtc.API, error) {
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
+	// Offered like a browser does, so tests can send audio levels.
+	if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sfu.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
 	var s webrtc.SettingEngine
 	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	s.SetIncludeLoopbackCandidate(true)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"github.com/switchyard-sfu/switchyard/signal"
@@ -13,6 +14,18 @@ import (
 type Tracks struct {
 	Audio *webrtc.TrackLocalStaticRTP
 	Video *webrtc.TrackLocalStaticRTP
+	// AudioLevelID is the negotiated id of the RFC 6464 audio-level
+	// header extension; 0 when the server did not accept it.
+	AudioLevelID uint8
+}
+
+// SetAudioLevel marks h, an audio packet's header, with level in -dBov
+// (0 loudest, 127 silence), as a browser does.
+func (t Tracks) SetAudioLevel(h *rtp.Header, level uint8) error {
+	if t.AudioLevelID == 0 {
+		return fmt.Errorf("audio level extension not negotiated")
+	}
+	return h.SetExtension(t.AudioLevelID, []byte{0x80 | level&0x7f})
 }
 
 // Publish creates the publish PC with an Opus and a VP8 track, offers it
@@ -56,6 +69,16 @@ func (c *Client) Publish(ctx context.Context, streamID string) (Tracks, error) {
 	}
 	if m.Type == signal.TypeError {
 		return Tracks{}, fmt.Errorf("offer refused: %s", m.Raw)
+	}
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() != webrtc.RTPCodecTypeAudio || tr.Sender() == nil {
+			continue
+		}
+		for _, ext := range tr.Sender().GetParameters().HeaderExtensions {
+			if ext.URI == sfu.AudioLevelURI {
+				tracks.AudioLevelID = uint8(ext.ID)
+			}
+		}
 	}
 	return tracks, nil
 }

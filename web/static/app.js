@@ -39,6 +39,12 @@
  *        Buttons #join #leave #mute-mic #toggle-camera #rejoin #copy-link,
  *        inputs #room #name, state line #state (also has data-state = state),
  *        messages (media problems, copy result) in #notice.
+ *        Feature files (mute.js, speakers.js, chat.js) add: on a remote tile
+ *        data-mic-muted / data-camera-muted ("true"/"false") and class
+ *        "speaking" (also on #self); the chat panel #chat-log (one <li
+ *        data-from="p_…"> per message, with .from, <time>, .text), #chat-form,
+ *        #chat-input, #chat-status. window.switchyardExt is their hook into
+ *        this file (see "extensions" below).
  *   URL:  /?room=NAME[&name=NAME] fills the form and joins at once; after
  *         `joined` the address becomes /?room=NAME (history.replaceState).
  */
@@ -82,6 +88,25 @@
     micMuted: false,
     cameraOff: false,
   };
+
+  // ------------------------------------------------------------- extensions
+
+  // Features in files of their own (mute.js, speakers.js, chat.js) hear
+  // every server message after this file has handled it ('message'), each
+  // session's start and end ('session', with the Session or null), and the
+  // mic and camera toggles ('toggle', with kind and muted). They act through
+  // window.switchyardExt, defined at the end.
+  const listeners = { message: [], session: [], toggle: [] };
+
+  function emit(kind, ...args) {
+    for (const fn of listeners[kind]) {
+      try {
+        fn(...args);
+      } catch (err) {
+        console.error(`switchyard: ${kind} listener:`, err);
+      }
+    }
+  }
 
   // ---------------------------------------------------------------- helpers
 
@@ -461,8 +486,9 @@
           this.onError(msg);
           break;
         default:
-          console.warn('switchyard: ignoring message type', msg.type);
+          if (!listeners.message.length) console.warn('switchyard: ignoring message type', msg.type);
       }
+      emit('message', msg, this);
     }
 
     onJoined(msg) {
@@ -483,6 +509,7 @@
       }
       ui.roomLink.value = roomURL(this.room);
       setState('joined', 'joined');
+      emit('session', this);
       for (const p of msg.participants || []) {
         if (p && p.id && p.id !== this.participantId) this.addParticipant(p);
       }
@@ -759,6 +786,7 @@
       }
       if (app.session === this) {
         app.session = null;
+        emit('session', null);
         showLocal(null);
         setState(state, text);
       }
@@ -869,18 +897,19 @@
     if (app.last) join(app.last.room, app.last.name);
   });
 
-  ui.muteMic.addEventListener('click', () => {
-    app.micMuted = !app.micMuted;
-    for (const t of localTracks('audio')) t.enabled = !app.micMuted;
-    updateControls();
-  });
-
-  ui.toggleCamera.addEventListener('click', () => {
-    app.cameraOff = !app.cameraOff;
-    for (const t of localTracks('video')) t.enabled = !app.cameraOff;
+  // Mutes or unmutes the local mic ('audio') or camera ('video'); mute.js
+  // then stops the sender and tells the server.
+  function setLocalMuted(kind, muted) {
+    if (kind === 'audio') app.micMuted = muted;
+    else app.cameraOff = muted;
+    for (const t of localTracks(kind)) t.enabled = !muted;
     ui.self.classList.toggle('no-video', app.cameraOff || localTracks('video').length === 0);
     updateControls();
-  });
+    emit('toggle', kind, muted);
+  }
+
+  ui.muteMic.addEventListener('click', () => setLocalMuted('audio', !app.micMuted));
+  ui.toggleCamera.addEventListener('click', () => setLocalMuted('video', !app.cameraOff));
 
   ui.copyLink.addEventListener('click', async () => {
     const url = ui.roomLink.value;
@@ -907,6 +936,22 @@
 
   window.addEventListener('pagehide', (ev) => {
     if (app.session) app.session.abandon(ev.persisted);
+  });
+
+  window.switchyardExt = Object.freeze({
+    on(kind, fn) {
+      listeners[kind].push(fn);
+    },
+    session() {
+      return app.session;
+    },
+    send(msg) {
+      return !!app.session && app.session.send(msg);
+    },
+    localMuted(kind) {
+      return kind === 'audio' ? app.micMuted : app.cameraOff;
+    },
+    setLocalMuted,
   });
 
   window.switchyard = Object.freeze({

@@ -1,0 +1,76 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Chat limits: a message is at most MaxChatLength characters, and each
+// participant may send ChatRate messages a second on average, ChatBurst
+// at once.
+const (
+	MaxChatLength = 1000
+	ChatRate      = 5
+	ChatBurst     = 10
+)
+
+// Errors SendChat returns; the session goes on after each.
+var (
+	ErrChatEmpty   = errors.New("room: empty chat message")
+	ErrChatTooLong = errors.New("room: chat message too long")
+	ErrRateLimited = errors.New("room: too many chat messages")
+)
+
+// SendChat relays text to everyone in p's room, p included, with p's id
+// and name and the server's time. It is the one way chat enters a room.
+func (p *Participant) SendChat(text string) error {
+	if strings.TrimSpace(text) == "" {
+		return ErrChatEmpty
+	}
+	if n := utf8.RuneCountInString(text); n > MaxChatLength {
+		return fmt.Errorf("%w: %d characters, at most %d", ErrChatTooLong, n, MaxChatLength)
+	}
+	now := time.Now()
+	if !p.chatLimit.allow(now) {
+		return fmt.Errorf("%w: at most %d a second", ErrRateLimited, ChatRate)
+	}
+	r := p.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p.left {
+		return ErrLeft
+	}
+	msg := ChatMessage{From: p.id, Name: p.name, Text: text, Time: now.UTC()}
+	for _, o := range r.sortedParticipants() {
+		o.client.Chat(msg)
+	}
+	return nil
+}
+
+// tokenBucket allows ChatRate events a second with bursts of ChatBurst.
+// The zero value is a full bucket.
+type tokenBucket struct {
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+func (b *tokenBucket) allow(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.last.IsZero() {
+		b.tokens = ChatBurst
+	} else {
+		b.tokens = min(ChatBurst, b.tokens+now.Sub(b.last).Seconds()*ChatRate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

@@ -1,0 +1,78 @@
+package sfu
+
+import (
+	"sync/atomic"
+
+	"github.com/pion/webrtc/v3"
+)
+
+// trackState is what a Track knows beyond forwarding: its mid on the
+// publish PC, its audio level and whether it is muted.
+type trackState struct {
+	mid   string
+	level *audioLevel // nil unless the publisher sends the audio-level extension
+	muted atomic.Bool
+}
+
+// inspect learns, from the receiver the publisher's PC negotiated, the
+// track's mid and the audio-level extension id. Called before the read
+// loop starts.
+func (t *Track) inspect(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver) {
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Receiver() == receiver {
+			t.state.mid = tr.Mid()
+		}
+	}
+	if t.kind != webrtc.RTPCodecTypeAudio {
+		return
+	}
+	for _, ext := range receiver.GetParameters().HeaderExtensions {
+		if ext.URI == AudioLevelURI && ext.ID > 0 && ext.ID < 256 {
+			t.state.level = &audioLevel{extID: uint8(ext.ID)}
+		}
+	}
+}
+
+// admit does the per-packet work besides forwarding — reading the audio
+// level — and reports whether the packet is to be forwarded: a muted
+// track's are not, so muting costs nothing past the read.
+func (t *Track) admit(raw []byte) bool {
+	if t.state.muted.Load() {
+		return false
+	}
+	if t.state.level != nil {
+		t.state.level.observe(raw)
+	}
+	return true
+}
+
+// Mid is the track's media section id on the publisher's PC, by which
+// the publisher knows it.
+func (t *Track) Mid() string { return t.state.mid }
+
+// Muted reports whether forwarding is stopped by SetMuted.
+func (t *Track) Muted() bool { return t.state.muted.Load() }
+
+// SetMuted stops or resumes forwarding and reports whether that changed
+// anything. Resumed video asks for a keyframe, since subscribers' decoders
+// cannot continue from where they stopped.
+func (t *Track) SetMuted(muted bool) bool {
+	if t.state.muted.Swap(muted) == muted {
+		return false
+	}
+	if !muted {
+		t.RequestKeyframe()
+	}
+	return true
+}
+
+// TakeAudioLevel returns the mean loudness, in dB above -127 dBov (0 is
+// silence, 127 full scale), of the packets read since the last call, and
+// their number. Tracks without the audio-level extension, and muted ones,
+// report no packets.
+func (t *Track) TakeAudioLevel() (loudness float64, packets int) {
+	if t.state.level == nil {
+		return 0, 0
+	}
+	return t.state.level.take()
+}

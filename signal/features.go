@@ -1,0 +1,73 @@
+package signal
+
+import (
+	"errors"
+
+	"github.com/switchyard-sfu/switchyard/room"
+)
+
+// Room notices (room.Notices) as wire messages.
+
+func (m *membership) Published(t room.TrackInfo, mid string) {
+	m.s.send(Published{Type: TypePublished, Track: t, Mid: mid})
+}
+
+func (m *membership) TrackMuted(id string, t room.TrackInfo) {
+	m.s.send(TrackMuted{Type: TypeTrackMuted, ParticipantID: id, TrackID: t.ID, Kind: t.Kind, Muted: t.Muted})
+}
+
+func (m *membership) ActiveSpeakers(speakers []room.Speaker) {
+	m.s.send(ActiveSpeakers{Type: TypeActiveSpeakers, Speakers: speakers})
+}
+
+func (m *membership) Chat(c room.ChatMessage) {
+	m.s.send(ChatRelay{Type: TypeChat, From: c.From, Name: c.Name, Text: c.Text, Time: c.Time})
+}
+
+func (s *session) handleMute(data []byte) error {
+	var msg Mute
+	if err := decode(data, &msg); err != nil {
+		return err
+	}
+	if msg.Track == "" || msg.Muted == nil {
+		return badMessage("mute needs track and muted")
+	}
+	p, err := s.joined()
+	if err != nil {
+		return err
+	}
+	return noticeError(p.SetTrackMuted(msg.Track, *msg.Muted))
+}
+
+func (s *session) handleChat(data []byte) error {
+	var msg Chat
+	if err := decode(data, &msg); err != nil {
+		return err
+	}
+	p, err := s.joined()
+	if err != nil {
+		return err
+	}
+	return noticeError(p.SendChat(msg.Text))
+}
+
+// noticeError gives mute and chat failures their codes; anything else
+// goes on to errorCode.
+func noticeError(err error) error {
+	code := ""
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, room.ErrUnknownTrack):
+		code = CodeUnknownTrack
+	case errors.Is(err, room.ErrChatTooLong):
+		code = CodeChatTooLong
+	case errors.Is(err, room.ErrRateLimited):
+		code = CodeRateLimited
+	case errors.Is(err, room.ErrChatEmpty):
+		code = CodeBadMessage
+	default:
+		return err
+	}
+	return &requestError{code: code, msg: err.Error()}
+}
