@@ -19,6 +19,7 @@ type TrackInfo struct {
 // ParticipantInfo describes someone in a room.
 type ParticipantInfo struct {
 	ID       string      `json:"id"`
+	Identity string      `json:"identity,omitempty"` // from the join token, when auth is on
 	Name     string      `json:"name"`
 	JoinedAt time.Time   `json:"joined_at"`
 	Tracks   []TrackInfo `json:"tracks"`
@@ -37,6 +38,8 @@ type JoinInfo struct {
 	LeaveSecret   string
 	Participants  []ParticipantInfo // everyone already there, with tracks
 	ICEServers    []webrtc.ICEServer
+	Identity      string      // from the join token; empty when auth is off
+	Permissions   Permissions // what the participant may do
 }
 
 // PC names one of a participant's two peer connections.

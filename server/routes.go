@@ -20,6 +20,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/leave", s.handleLeaveBeacon)
 	mux.HandleFunc("GET /v1/rooms", s.handleRooms)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	s.adminRoutes(mux)
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	return mux
 }
