@@ -21,14 +21,14 @@ import (
 
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
-	if code := run(context.Background(), []string{"--version"}, &out, io.Discard); code != 0 || !strings.Contains(out.String(), version) {
+	if code := run(nil, []string{"--version"}, &out, io.Discard); code != 0 || !strings.Contains(out.String(), version) {
 		t.Fatalf("--version: exit %d, output %q", code, out.String())
 	}
 }
 
 func TestInvalidConfigListsEveryProblemByKey(t *testing.T) {
 	var errOut bytes.Buffer
-	code := run(context.Background(), []string{"--listen", "nonsense", "--room.max_participants", "0", "--log.level", "loud"}, io.Discard, &errOut)
+	code := run(nil, []string{"--listen", "nonsense", "--room.max_participants", "0", "--log.level", "loud"}, io.Discard, &errOut)
 	if code != 2 {
 		t.Fatalf("exit %d, want 2", code)
 	}
