@@ -59,9 +59,10 @@ type process struct {
 
 var listening = regexp.MustCompile(`switchyard listening.*"addr": "([^"]+)"`)
 
-func start(t *testing.T, bin, logPath string) *process {
+func start(t *testing.T, bin, logPath string, extra ...string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--ice.interfaces", "lo", "--ice.udp4_only", "--session_log.path", logPath)
+	args := append([]string{"--listen", "127.0.0.1:0", "--ice.interfaces", "lo", "--ice.udp4_only", "--session_log.path", logPath}, extra...)
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
