@@ -254,3 +254,17 @@ func waitSections(ctx context.Context, t *testing.T, c *testclient.Client, strea
 		}
 	}
 }
+
+func TestPublicRoomListNeedsAnAdminTokenOnceAuthIsOn(t *testing.T) {
+	h := startServer(t, authConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	h.joinAs(ctx, "secret-room", "ann", everything)
+	if status, body := h.adminCall(ctx, "GET", "/v1/rooms", "", ""); status != http.StatusUnauthorized {
+		t.Fatalf("/v1/rooms without a token: %d %v, want 401", status, body)
+	}
+	status, body := h.adminCall(ctx, "GET", "/v1/rooms", mint(t, testSecret, auth.AnyRoom, "op", adminPerms, time.Hour), "")
+	if status != http.StatusOK || len(body["rooms"].([]any)) != 1 {
+		t.Fatalf("/v1/rooms with an admin token: %d %v", status, body)
+	}
+}

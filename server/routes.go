@@ -50,7 +50,11 @@ func (s *Server) handleLeaveBeacon(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) handleRooms(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request) {
+	if s.auth != nil { // who is where is not public once joins need tokens
+		s.admin(s.handleAdminRooms).ServeHTTP(w, r)
+		return
+	}
 	writeJSON(w, s.log, map[string]any{"rooms": s.rooms.Rooms()})
 }
 
