@@ -5,36 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestValidateAuthAndShutdown(t *testing.T) {
-	tests := []struct {
-		name   string
-		modify func(*Config)
-		want   string // substring of the single problem; "" means valid
-	}{
-		{"auth off", func(c *Config) {}, ""},
-		{"secret 32 bytes", func(c *Config) { c.Auth.Secret = strings.Repeat("k", 32) }, ""},
-		{"secret too short", func(c *Config) { c.Auth.Secret = "hunter2" }, "auth.secret: is 7 bytes, must be at least 32"},
-		{"drain 30s", func(c *Config) { c.Shutdown.DrainTimeout = 30 * time.Second }, ""},
-		{"drain negative", func(c *Config) { c.Shutdown.DrainTimeout = -time.Second }, "shutdown.drain_timeout: -1s must not be negative"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := Default()
-			tt.modify(&c)
-			err := c.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			wantProblems(t, err, tt.want)
-		})
-	}
-}
 
 func TestAuthKey(t *testing.T) {
 	dir := t.TempDir()

@@ -151,6 +151,7 @@ func (s *Server) Engine() *sfu.Engine { return s.engine }
 // the HTTP server, all within ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
 	// Stop taking new connections first so nobody joins a closing server.
+	s.drain.active.Store(true) // /readyz: 503 for as long as it still answers
 	s.http.SetKeepAlivesEnabled(false)
 	errs := []error{
 		s.rooms.Shutdown(ctx),

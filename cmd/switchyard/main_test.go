@@ -94,15 +94,7 @@ func start(t *testing.T, bin, logPath string, extra ...string) *process {
 
 func joinClient(ctx context.Context, t *testing.T, p *process, room, name string) *testclient.Client {
 	t.Helper()
-	api, err := testclient.NewAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := testclient.Dial(ctx, api, "ws://"+p.addr+"/v1/rtc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := dialClient(ctx, t, p)
 	if _, err := c.Join(ctx, room, name); err != nil {
 		t.Fatal(err)
 	}
