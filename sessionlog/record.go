@@ -54,7 +54,7 @@ type Record struct {
 	Name          string    `json:"name"`
 	// Reason says why a leave happened: leave, socket-closed,
 	// ping-timeout, pc-failed, pc-closed, tab-closed, switched-room,
-	// kicked, server-shutdown or server-crash. Leave only.
+	// kicked, room-closed, server-shutdown or server-crash. Leave only.
 	Reason string `json:"reason,omitempty"`
 	// DurationSec is the session's length in seconds. Leave only.
 	DurationSec float64 `json:"duration_s,omitempty"`
