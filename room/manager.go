@@ -84,12 +84,13 @@ func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error)
 
 	m.mu.Lock()
 	if m.closing || m.draining {
+		err := ErrDraining
+		if m.closing {
+			err = ErrShuttingDown
+		}
 		m.mu.Unlock()
 		p.closePeers()
-		if m.draining && !m.closing {
-			return nil, ErrDraining
-		}
-		return nil, ErrShuttingDown
+		return nil, err
 	}
 	r := m.rooms[roomName]
 	if r == nil {

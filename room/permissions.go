@@ -32,3 +32,7 @@ func (p *Participant) Permissions() Permissions { return p.perms }
 
 // Identity is the token's identity, or "" when auth is off.
 func (p *Participant) Identity() string { return p.identity }
+
+// ValidateRoomName checks a room name alone, for a join whose display
+// name comes from elsewhere (a join token).
+func ValidateRoomName(name string) error { return validateRoomName(name) }

@@ -38,7 +38,7 @@ func (s *session) admit(msg Join) (room.JoinRequest, error) {
 	if s.opts.Auth == nil {
 		return room.JoinRequest{Room: msg.Room, Name: msg.Name, Permissions: room.AllPermissions}, room.ValidateJoin(msg.Room, msg.Name)
 	}
-	if err := room.ValidateJoin(msg.Room, "-"); err != nil { // the room first: a token cannot fix a bad name
+	if err := room.ValidateRoomName(msg.Room); err != nil {
 		return room.JoinRequest{}, err
 	}
 	g, err := s.opts.Auth.VerifyJoin(msg.Token, msg.Room)
