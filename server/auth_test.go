@@ -12,6 +12,8 @@ import (
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/room"
 	"github.com/switchyard-sfu/switchyard/signal"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 const testSecret = "test-secret-that-is-at-least-32-bytes-long"
@@ -166,5 +168,26 @@ func TestParticipantWithoutSubscribeIsNeverSentTracks(t *testing.T) {
 	case p := <-deaf.Packets:
 		t.Fatalf("a participant without subscribe permission received a %s packet", p.Kind)
 	default:
+	}
+}
+
+func TestAuthOffIsLoggedAsAWarning(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		core, logs := observer.New(zap.InfoLevel)
+		cfg := testConfig()
+		if on {
+			cfg.Auth.Secret = testSecret
+		}
+		srv, err := New(cfg, Options{Log: zap.New(core)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		warned := logs.FilterLevelExact(zap.WarnLevel).FilterMessageSnippet("AUTH IS OFF").Len() == 1
+		if warned == on {
+			t.Errorf("auth on=%v: warning logged=%v", on, warned)
+		}
+		if err := srv.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
