@@ -210,7 +210,7 @@ func trackInfo(t *sfu.Track) TrackInfo {
 }
 
 func (p *Participant) joinEvent(at time.Time) JoinEvent {
-	return JoinEvent{Time: at, Room: p.room.name, ParticipantID: p.id, Name: p.name}
+	return JoinEvent{Time: at, Room: p.room.name, ParticipantID: p.id, Name: p.name, Identity: p.identity}
 }
 
 func (p *Participant) leaveEvent(at time.Time, reason Reason) LeaveEvent {

@@ -77,6 +77,7 @@ type JoinEvent struct {
 	Room          string
 	ParticipantID string
 	Name          string
+	Identity      string // the join token's identity; empty when auth is off
 }
 
 // LeaveEvent is one ended session.

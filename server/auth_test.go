@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/switchyard-sfu/switchyard/config"
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/room"
+	"github.com/switchyard-sfu/switchyard/sessionlog"
 	"github.com/switchyard-sfu/switchyard/signal"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -189,5 +191,31 @@ func TestAuthOffIsLoggedAsAWarning(t *testing.T) {
 		if err := srv.Shutdown(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestSessionLogRecordsTheTokenIdentity(t *testing.T) {
+	cfg := authConfig()
+	cfg.SessionLog.Path = filepath.Join(t.TempDir(), "sessions.jsonl")
+	h := startServer(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	c := h.dial(ctx)
+	j, err := c.JoinToken(ctx, "r", "", mint(t, testSecret, "r", "ann", everything, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(signal.Leave{Type: signal.TypeLeave}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.recorder.waitLeft(ctx, j.ParticipantID); err != nil {
+		t.Fatal(err)
+	}
+	records, _, err := sessionlog.ReadFile(cfg.SessionLog.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 2 || records[0].Identity != "ann" || records[1].Identity != "ann" || records[0].Name != "ANN" {
+		t.Fatalf("records = %+v, want a join and a leave of ANN with identity ann", records)
 	}
 }
