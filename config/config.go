@@ -14,6 +14,8 @@ type Config struct {
 	Room       RoomConfig       `yaml:"room"`
 	Log        LogConfig        `yaml:"log"`
 	SessionLog SessionLogConfig `yaml:"session_log"`
+	Auth       AuthConfig       `yaml:"auth"`
+	Shutdown   ShutdownConfig   `yaml:"shutdown"`
 }
 
 // ICEConfig is what the media engine needs to gather and filter candidates.
@@ -78,5 +80,6 @@ func Default() Config {
 		Room:       RoomConfig{MaxParticipants: 50},
 		Log:        LogConfig{Level: "info", Format: "console"},
 		SessionLog: SessionLogConfig{Path: "data/sessions.jsonl"},
+		Shutdown:   ShutdownConfig{DrainTimeout: 0},
 	}
 }

@@ -317,6 +317,9 @@ var help = map[string]string{
 	"log.level":                  "log `level`: debug, info, warn or error",
 	"log.format":                 "log `format`: console or json",
 	"session_log.path":           "JSON-lines join/leave record `file`; empty disables it",
+	"auth.secret":                "HS256 `key` (32+ bytes) that signs join tokens; empty with auth.secret_file empty turns auth off",
+	"auth.secret_file":           "`file` holding the token key (surrounding whitespace ignored)",
+	"shutdown.drain_timeout":     "on SIGTERM, wait up to this `long` for rooms to empty before closing them; 0 closes at once",
 }
 
 // envPrefix starts every environment variable Load reads.

@@ -96,6 +96,8 @@ func TestKeys(t *testing.T) {
 		"room.max_participants",
 		"log.level", "log.format",
 		"session_log.path",
+		"auth.secret", "auth.secret_file",
+		"shutdown.drain_timeout",
 	}
 	if !reflect.DeepEqual(paths, want) {
 		t.Errorf("keys = %q\nwant   %q", paths, want)
@@ -339,6 +341,9 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"log.level":                  {"debug", "debug"},
 		"log.format":                 {"json", "json"},
 		"session_log.path":           {"/tmp/s.jsonl", "/tmp/s.jsonl"},
+		"auth.secret":                {"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"},
+		"auth.secret_file":           {"/run/secrets/key", "/run/secrets/key"},
+		"shutdown.drain_timeout":     {"30s", 30 * time.Second},
 	}
 	if len(values) != len(keys) {
 		t.Fatalf("test covers %d keys, Config has %d", len(values), len(keys))

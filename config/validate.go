@@ -84,6 +84,11 @@ func (c Config) Validate() error {
 		p.add("log.format: %q must be console or json", c.Log.Format)
 	}
 
+	p.checkAuth(c.Auth)
+	if c.Shutdown.DrainTimeout < 0 {
+		p.add("shutdown.drain_timeout: %s must not be negative (0 disables draining)", c.Shutdown.DrainTimeout)
+	}
+
 	return p.err()
 }
 

@@ -115,6 +115,12 @@ func TestValidate(t *testing.T) {
 
 		// session log
 		{"session log disabled", func(c *Config) { c.SessionLog.Path = "" }, ""},
+
+		// auth and shutdown
+		{"secret 32 bytes", func(c *Config) { c.Auth.Secret = strings.Repeat("k", 32) }, ""},
+		{"secret too short", func(c *Config) { c.Auth.Secret = "hunter2" }, "auth.secret: is 7 bytes, must be at least 32"},
+		{"drain 30s", func(c *Config) { c.Shutdown.DrainTimeout = 30 * time.Second }, ""},
+		{"drain negative", func(c *Config) { c.Shutdown.DrainTimeout = -time.Second }, "shutdown.drain_timeout: -1s must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

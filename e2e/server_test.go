@@ -28,12 +28,19 @@ type e2eServer struct {
 
 func startServer(t *testing.T) *e2eServer {
 	t.Helper()
+	return startServerWith(t, func(*config.Config) {})
+}
+
+// startServerWith is startServer with a config change applied first.
+func startServerWith(t *testing.T, modify func(*config.Config)) *e2eServer {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.ICE.Interfaces = []string{"lo"}
 	cfg.ICE.UDP4Only = true
 	cfg.ICE.Loopback = true
 	cfg.SessionLog.Path = ""
+	modify(&cfg)
 	rec := newRecorder()
 	quiet := &quietAfterEnd{TestingT: t}
 	t.Cleanup(quiet.end) // registered first, so it runs after the shutdown below

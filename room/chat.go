@@ -26,8 +26,12 @@ var (
 )
 
 // SendChat relays text to everyone in p's room, p included, with p's id
-// and name and the server's time. It is the one way chat enters a room.
+// and name and the server's time. It is the one way chat enters a room,
+// so the data permission is checked here.
 func (p *Participant) SendChat(text string) error {
+	if !p.perms.Data {
+		return fmt.Errorf("%w: this participant may not send data", ErrPermissionDenied)
+	}
 	if strings.TrimSpace(text) == "" {
 		return ErrChatEmpty
 	}

@@ -36,6 +36,7 @@ type Manager struct {
 	rooms        map[string]*Room
 	participants map[string]*Participant // by id, for the leave beacon
 	closing      bool
+	draining     bool // joins refused with ErrDraining; see StartDrain
 
 	// Peer connections close in the background (a close can take a moment
 	// and must not hold up the leaver's socket); these count them so
@@ -65,6 +66,13 @@ func NewManager(engine *sfu.Engine, opts Options) *Manager {
 // room has been told, and the existing tracks are on their way to the
 // newcomer's subscribe PC.
 func (m *Manager) Join(roomName, name string, client Client) (*Participant, error) {
+	return m.JoinWith(JoinRequest{Room: roomName, Name: name, Permissions: AllPermissions}, client)
+}
+
+// JoinWith is Join for a request that carries an identity and
+// permissions, as a join token grants them.
+func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error) {
+	roomName, name := req.Room, req.Name
 	if err := ValidateJoin(roomName, name); err != nil {
 		return nil, err
 	}
@@ -72,12 +80,17 @@ func (m *Manager) Join(roomName, name string, client Client) (*Participant, erro
 	if err != nil {
 		return nil, err
 	}
+	p.identity, p.perms = req.Identity, req.Permissions
 
 	m.mu.Lock()
-	if m.closing {
+	if m.closing || m.draining {
+		err := ErrDraining
+		if m.closing {
+			err = ErrShuttingDown
+		}
 		m.mu.Unlock()
 		p.closePeers()
-		return nil, ErrShuttingDown
+		return nil, err
 	}
 	r := m.rooms[roomName]
 	if r == nil {
@@ -105,7 +118,8 @@ func (m *Manager) Join(roomName, name string, client Client) (*Participant, erro
 	defer r.mu.Unlock()
 
 	others := r.sortedParticipants()
-	info := JoinInfo{Room: r.name, ParticipantID: p.id, LeaveSecret: p.secret, ICEServers: m.engine.ICEServers()}
+	info := JoinInfo{Room: r.name, ParticipantID: p.id, LeaveSecret: p.secret, ICEServers: m.engine.ICEServers(),
+		Identity: p.identity, Permissions: p.perms}
 	for _, o := range others {
 		info.Participants = append(info.Participants, o.info())
 	}

@@ -19,6 +19,8 @@ import (
 type Participant struct {
 	id       string
 	name     string
+	identity string      // from the join token; empty when auth is off
+	perms    Permissions // set once at join
 	secret   string
 	client   Client
 	manager  *Manager
@@ -98,6 +100,9 @@ func (p *Participant) HandleOffer(sdp string) error {
 	if p.hasLeft() {
 		return ErrLeft
 	}
+	if !p.perms.Publish {
+		return fmt.Errorf("%w: this participant may not publish", ErrPermissionDenied)
+	}
 	return p.pub.HandleOffer(sdp)
 }
 
@@ -168,6 +173,9 @@ func (p *Participant) trackEnded(t *sfu.Track) {
 
 // forward adds t to to's subscribe PC; callers hold the room lock.
 func (m *Manager) forward(t *sfu.Track, to *Participant) {
+	if !to.perms.Subscribe {
+		return
+	}
 	if err := to.sub.AddTrack(t); err != nil && !errors.Is(err, sfu.ErrClosed) {
 		m.log.Warn("cannot forward track", zap.String("participant", to.id), zap.String("track", t.ID()), zap.Error(err))
 	}
@@ -193,7 +201,7 @@ func (p *Participant) sortedTracks() []*sfu.Track {
 
 // info describes p; callers hold room.mu.
 func (p *Participant) info() ParticipantInfo {
-	info := ParticipantInfo{ID: p.id, Name: p.name, JoinedAt: p.joinedAt, Tracks: []TrackInfo{}}
+	info := ParticipantInfo{ID: p.id, Identity: p.identity, Name: p.name, JoinedAt: p.joinedAt, Tracks: []TrackInfo{}}
 	for _, t := range p.sortedTracks() {
 		info.Tracks = append(info.Tracks, trackInfo(t))
 	}
@@ -205,7 +213,7 @@ func trackInfo(t *sfu.Track) TrackInfo {
 }
 
 func (p *Participant) joinEvent(at time.Time) JoinEvent {
-	return JoinEvent{Time: at, Room: p.room.name, ParticipantID: p.id, Name: p.name}
+	return JoinEvent{Time: at, Room: p.room.name, ParticipantID: p.id, Name: p.name, Identity: p.identity}
 }
 
 func (p *Participant) leaveEvent(at time.Time, reason Reason) LeaveEvent {

@@ -20,6 +20,7 @@ type TrackInfo struct {
 // ParticipantInfo describes someone in a room.
 type ParticipantInfo struct {
 	ID       string      `json:"id"`
+	Identity string      `json:"identity,omitempty"` // from the join token, when auth is on
 	Name     string      `json:"name"`
 	JoinedAt time.Time   `json:"joined_at"`
 	Tracks   []TrackInfo `json:"tracks"`
@@ -38,6 +39,8 @@ type JoinInfo struct {
 	LeaveSecret   string
 	Participants  []ParticipantInfo // everyone already there, with tracks
 	ICEServers    []webrtc.ICEServer
+	Identity      string      // from the join token; empty when auth is off
+	Permissions   Permissions // what the participant may do
 }
 
 // PC names one of a participant's two peer connections.
@@ -76,6 +79,7 @@ type JoinEvent struct {
 	Room          string
 	ParticipantID string
 	Name          string
+	Identity      string // the join token's identity; empty when auth is off
 }
 
 // LeaveEvent is one ended session.

@@ -20,6 +20,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/leave", s.handleLeaveBeacon)
 	mux.HandleFunc("GET /v1/rooms", s.handleRooms)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	s.adminRoutes(mux)
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	return mux
 }
@@ -48,7 +50,11 @@ func (s *Server) handleLeaveBeacon(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) handleRooms(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request) {
+	if s.auth != nil { // who is where is not public once joins need tokens
+		s.admin(s.handleAdminRooms).ServeHTTP(w, r)
+		return
+	}
 	writeJSON(w, s.log, map[string]any{"rooms": s.rooms.Rooms()})
 }
 

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchyard-sfu/switchyard/auth"
 	"github.com/switchyard-sfu/switchyard/config"
 	"github.com/switchyard-sfu/switchyard/metrics"
 	"github.com/switchyard-sfu/switchyard/room"
@@ -35,6 +36,8 @@ type Server struct {
 	metrics  *metrics.Metrics
 	sessions *sessionlog.Log // nil when the session log is off
 	closeLog sync.Once
+	auth     *auth.Authority // nil when auth is off
+	drain    drainState
 }
 
 // Options are the parts of a server that do not come from the config file.
@@ -62,6 +65,10 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media engine: %w", err)
 	}
+	authority, err := newAuthority(cfg.Auth, log)
+	if err != nil {
+		return nil, err
+	}
 	var obs observers
 	var sessions *sessionlog.Log
 	if cfg.SessionLog.Path != "" {
@@ -77,7 +84,8 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	}
 	// Tests observe last, so metrics and the log are current when they look.
 	stats := metrics.New(engine)
-	obs = append(obs, stats)
+	departures := make(chan struct{}, 1)
+	obs = append(obs, stats, departureSignal(departures))
 	if opts.Observer != nil {
 		obs = append(obs, opts.Observer)
 	}
@@ -94,11 +102,14 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		version:  opts.Version,
 		sessions: sessions,
 		metrics:  stats,
+		auth:     authority,
+		drain:    drainState{departures: departures},
 		signal: signal.NewHandler(rooms, signal.Options{
 			PingInterval:   cfg.Signaling.PingInterval,
 			PingTimeout:    cfg.Signaling.PingTimeout,
 			MaxMessageSize: cfg.Signaling.MaxMessageSize,
 			AllowedOrigins: cfg.Signaling.AllowedOrigins,
+			Auth:           authority,
 		}, log.Named("signal")),
 	}
 	s.http = &http.Server{
@@ -140,6 +151,7 @@ func (s *Server) Engine() *sfu.Engine { return s.engine }
 // the HTTP server, all within ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
 	// Stop taking new connections first so nobody joins a closing server.
+	s.drain.active.Store(true) // /readyz: 503 for as long as it still answers
 	s.http.SetKeepAlivesEnabled(false)
 	errs := []error{
 		s.rooms.Shutdown(ctx),

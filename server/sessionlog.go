@@ -18,13 +18,14 @@ type sessionRecorder struct {
 func (s *sessionRecorder) Joined(e room.JoinEvent) {
 	s.append(sessionlog.Record{
 		Time: e.Time, Event: sessionlog.EventJoin, Room: e.Room, ParticipantID: e.ParticipantID, Name: e.Name,
+		Identity: e.Identity,
 	})
 }
 
 func (s *sessionRecorder) Left(e room.LeaveEvent) {
 	s.append(sessionlog.Record{
 		Time: e.Time, Event: sessionlog.EventLeave, Room: e.Room, ParticipantID: e.ParticipantID, Name: e.Name,
-		Reason: string(e.Reason), DurationSec: e.Duration.Seconds(), DetectionDelaySec: e.DetectionDelay.Seconds(),
+		Identity: e.Identity, Reason: string(e.Reason), DurationSec: e.Duration.Seconds(), DetectionDelaySec: e.DetectionDelay.Seconds(),
 	})
 }
 

@@ -183,6 +183,7 @@ func (l *Log) recover(path string) (Recovery, error) {
 				Room:              j.Room,
 				ParticipantID:     j.ParticipantID,
 				Name:              j.Name,
+				Identity:          j.Identity,
 				Reason:            ReasonServerCrash,
 				DurationSec:       rec.LastAlive.Sub(j.Time).Seconds(), // >= 0: LastAlive is the max
 				DetectionDelaySec: delay.Seconds(),

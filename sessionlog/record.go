@@ -52,9 +52,10 @@ type Record struct {
 	Room          string    `json:"room"`
 	ParticipantID string    `json:"participant_id"`
 	Name          string    `json:"name"`
+	Identity      string    `json:"identity,omitempty"` // the join token's, when auth is on
 	// Reason says why a leave happened: leave, socket-closed,
 	// ping-timeout, pc-failed, pc-closed, tab-closed, switched-room,
-	// kicked, server-shutdown or server-crash. Leave only.
+	// kicked, room-closed, server-shutdown or server-crash. Leave only.
 	Reason string `json:"reason,omitempty"`
 	// DurationSec is the session's length in seconds. Leave only.
 	DurationSec float64 `json:"duration_s,omitempty"`

@@ -28,6 +28,8 @@ func (m *membership) Joined(info room.JoinInfo) {
 		ICEServers:    make([]ICEServer, 0, len(info.ICEServers)),
 		PingInterval:  m.s.opts.PingInterval.Milliseconds(),
 		PingTimeout:   m.s.opts.PingTimeout.Milliseconds(),
+		Identity:      info.Identity,
+		Permissions:   info.Permissions,
 	}
 	if msg.Participants == nil {
 		msg.Participants = []ParticipantInfo{}

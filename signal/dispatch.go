@@ -66,6 +66,9 @@ var errNotJoined = &requestError{code: CodeNotJoined, msg: "join a room first"}
 
 // errorCode maps an error from any layer to the code the client sees.
 func errorCode(err error) string {
+	if code := tokenErrorCode(err); code != "" {
+		return code
+	}
 	var re *requestError
 	switch {
 	case errors.As(err, &re):
@@ -109,14 +112,15 @@ func (s *session) handleJoin(data []byte) error {
 	if err := decode(data, &msg); err != nil {
 		return err
 	}
-	if err := room.ValidateJoin(msg.Room, msg.Name); err != nil {
+	req, err := s.admit(msg)
+	if err != nil {
 		return err
 	}
 	if p, err := s.joined(); err == nil {
 		p.Leave(room.ReasonSwitchedRoom)
 	}
 	m := &membership{s: s}
-	p, err := s.rooms.Join(msg.Room, msg.Name, m)
+	p, err := s.rooms.JoinWith(req, m)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/switchyard-sfu/switchyard/auth"
 	"github.com/switchyard-sfu/switchyard/room"
 	"go.uber.org/zap"
 )
@@ -22,6 +23,8 @@ type Options struct {
 	// AllowedOrigins lists Origin values allowed to connect: empty means
 	// the page's own host only, "*" means any.
 	AllowedOrigins []string
+	// Auth verifies join tokens; nil means auth is off and joins need none.
+	Auth *auth.Authority
 }
 
 // writeTimeout bounds one frame write so a stuck TCP peer cannot pin the

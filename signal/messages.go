@@ -56,6 +56,9 @@ type Join struct {
 	Type string `json:"type"`
 	Room string `json:"room"`
 	Name string `json:"name"`
+	// Token is the join token; required when the server has auth on,
+	// and then the source of the identity and display name.
+	Token string `json:"token,omitempty"`
 }
 
 // SDP carries an offer or answer for one of the two peer connections.
@@ -109,6 +112,8 @@ type Joined struct {
 	ICEServers    []ICEServer       `json:"ice_servers"`
 	PingInterval  int64             `json:"ping_interval_ms"`
 	PingTimeout   int64             `json:"ping_timeout_ms"`
+	Identity      string            `json:"identity,omitempty"` // the token's identity, when auth is on
+	Permissions   room.Permissions  `json:"permissions"`
 }
 
 // ParticipantJoined tells the room about a newcomer.

@@ -3,6 +3,8 @@
 //
 //	switchyard [--config FILE] [--listen :7880] [--<key> value …]
 //	switchyard sessions [--log FILE] [--from …] [--to …] [--room …] [--json]
+//	switchyard token --room R --identity I [--name N] [--ttl 1h] [--can-publish=false …]
+//	switchyard admin rooms|kick|mute|close-room [--url …] [--token …] …
 //	switchyard --version
 package main
 
@@ -32,12 +34,20 @@ var version = "dev"
 const shutdownLimit = 4 * time.Second
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	// Buffered for two: the first starts the graceful stop, the second
+	// cuts a drain short.
+	stop := make(chan os.Signal, 2)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	os.Exit(run(stop, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "token" {
+		return runToken(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "admin" {
+		return runAdmin(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "sessions" {
 		cliArgs := args[1:]
 		// Read the log the server writes (e.g. in the Docker image); a
@@ -74,7 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", zap.Error(err))
 		return 1
 	}
-	<-ctx.Done()
+	<-stop
+	drain(stop, srv, cfg.Shutdown.DrainTimeout, log)
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownLimit)
 	defer cancel()

@@ -21,14 +21,14 @@ import (
 
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
-	if code := run(context.Background(), []string{"--version"}, &out, io.Discard); code != 0 || !strings.Contains(out.String(), version) {
+	if code := run(nil, []string{"--version"}, &out, io.Discard); code != 0 || !strings.Contains(out.String(), version) {
 		t.Fatalf("--version: exit %d, output %q", code, out.String())
 	}
 }
 
 func TestInvalidConfigListsEveryProblemByKey(t *testing.T) {
 	var errOut bytes.Buffer
-	code := run(context.Background(), []string{"--listen", "nonsense", "--room.max_participants", "0", "--log.level", "loud"}, io.Discard, &errOut)
+	code := run(nil, []string{"--listen", "nonsense", "--room.max_participants", "0", "--log.level", "loud"}, io.Discard, &errOut)
 	if code != 2 {
 		t.Fatalf("exit %d, want 2", code)
 	}
@@ -59,9 +59,10 @@ type process struct {
 
 var listening = regexp.MustCompile(`switchyard listening.*"addr": "([^"]+)"`)
 
-func start(t *testing.T, bin, logPath string) *process {
+func start(t *testing.T, bin, logPath string, extra ...string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--ice.interfaces", "lo", "--ice.udp4_only", "--session_log.path", logPath)
+	args := append([]string{"--listen", "127.0.0.1:0", "--ice.interfaces", "lo", "--ice.udp4_only", "--session_log.path", logPath}, extra...)
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -93,15 +94,7 @@ func start(t *testing.T, bin, logPath string) *process {
 
 func joinClient(ctx context.Context, t *testing.T, p *process, room, name string) *testclient.Client {
 	t.Helper()
-	api, err := testclient.NewAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := testclient.Dial(ctx, api, "ws://"+p.addr+"/v1/rtc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := dialClient(ctx, t, p)
 	if _, err := c.Join(ctx, room, name); err != nil {
 		t.Fatal(err)
 	}

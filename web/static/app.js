@@ -110,6 +110,10 @@
 
   // ---------------------------------------------------------------- helpers
 
+  // A join token (when the server has auth on) comes in the page URL,
+  // /?room=r&token=…; read once, since the URL is rewritten after joining.
+  const joinToken = new URLSearchParams(location.search).get('token') || undefined;
+
   function setState(state, text) {
     app.state = state;
     app.stateText = text || state;
@@ -411,7 +415,7 @@
       }
       this.ws = ws;
       ws.onopen = () => {
-        this.joinSent = this.send({ type: 'join', room: this.room, name: this.name });
+        this.joinSent = this.send({ type: 'join', room: this.room, name: this.name, token: joinToken });
       };
       ws.onmessage = (ev) => this.onMessage(ev.data);
       ws.onclose = (ev) => this.onClose(ev);
