@@ -196,16 +196,20 @@ func TestAdminListsMutesAndClosesRooms(t *testing.T) {
 		t.Fatalf("second track is %s, want video (audio sorts first)", video.Kind)
 	}
 
-	// Mute by identity: Bob's subscribe PC is renegotiated without the video.
+	// Mute by identity: both Ann and Bob are told, as for Ann's own mute.
 	mute := "/v1/admin/rooms/r/participants/ann/tracks/" + video.ID + "/mute"
+	fromA, fromB := len(ann.Messages()), len(bob.Messages())
 	if status, body := h.adminCall(ctx, "POST", mute, admin, ""); status != http.StatusOK || body["muted"] != true {
 		t.Fatalf("mute: %d %v", status, body)
 	}
-	waitSections(ctx, t, bob, ja.ParticipantID, 1)
+	waitTrackMuted(ctx, t, ann, fromA, video.ID, true)
+	waitTrackMuted(ctx, t, bob, fromB, video.ID, true)
+	fromA, fromB = len(ann.Messages()), len(bob.Messages())
 	if status, body := h.adminCall(ctx, "POST", mute, admin, `{"muted":false}`); status != http.StatusOK || body["muted"] != false {
 		t.Fatalf("unmute: %d %v", status, body)
 	}
-	waitSections(ctx, t, bob, ja.ParticipantID, 2)
+	waitTrackMuted(ctx, t, ann, fromA, video.ID, false)
+	waitTrackMuted(ctx, t, bob, fromB, video.ID, false)
 	if status, body := h.adminCall(ctx, "POST", "/v1/admin/rooms/r/participants/ann/tracks/nope/mute", admin, ""); status != http.StatusNotFound {
 		t.Fatalf("muting an unknown track: %d %v, want 404", status, body)
 	}
@@ -214,7 +218,7 @@ func TestAdminListsMutesAndClosesRooms(t *testing.T) {
 	}
 
 	// Close: both leave with room-closed, each told of the other.
-	fromA, fromB := len(ann.Messages()), len(bob.Messages())
+	fromA, fromB = len(ann.Messages()), len(bob.Messages())
 	if status, body := h.adminCall(ctx, "POST", "/v1/admin/rooms/r/close", admin, ""); status != http.StatusOK || body["participants_removed"] != 2.0 {
 		t.Fatalf("close: %d %v", status, body)
 	}
@@ -241,17 +245,16 @@ func TestAdminListsMutesAndClosesRooms(t *testing.T) {
 	}
 }
 
-// waitSections waits until c's subscribe PC sends want of streamID's tracks.
-func waitSections(ctx context.Context, t *testing.T, c *testclient.Client, streamID string, want int) {
+// waitTrackMuted waits for c to be told, after message from, that track
+// is now muted (or not).
+func waitTrackMuted(ctx context.Context, t *testing.T, c *testclient.Client, from int, track string, muted bool) {
 	t.Helper()
-	for {
-		seen := len(c.Messages())
-		if activeSections(c.SubscribeSDP(), streamID) == want {
-			return
-		}
-		if _, _, err := c.WaitType(ctx, seen, signal.TypeOffer); err != nil {
-			t.Fatalf("subscribe PC never carried %d of %s's tracks: %v", want, streamID, err)
-		}
+	_, _, err := c.WaitFor(ctx, from, func(m testclient.Message) bool {
+		var tm signal.TrackMuted
+		return m.Type == signal.TypeTrackMuted && m.Decode(&tm) == nil && tm.TrackID == track && tm.Muted == muted
+	})
+	if err != nil {
+		t.Fatalf("never told that %s is muted=%v: %v", track, muted, err)
 	}
 }
 
