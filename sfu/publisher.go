@@ -25,6 +25,7 @@ type PublisherEvents struct {
 type Publisher struct {
 	*peer
 	answer func(sdp string)
+	layers layerGroups
 }
 
 // NewPublisher creates the receiving peer connection for participantID,
@@ -35,7 +36,14 @@ func (e *Engine) NewPublisher(participantID string, events PublisherEvents) (*Pu
 		return nil, err
 	}
 	pub := &Publisher{peer: p, answer: events.Answer}
-	p.pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	p.pc.OnTrack(func(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+		if remote.RID() != "" {
+			// Simulcast: one OnTrack per layer, published as one track.
+			pub.layers.addLayer(remote, receiver, func(remote *webrtc.TrackRemote) *Track {
+				return newTrack(e.newTrackID(), participantID, remote, p.pc.WriteRTCP, &e.stats)
+			}, events.TrackStarted, events.TrackEnded)
+			return
+		}
 		t := newTrack(e.newTrackID(), participantID, remote, p.pc.WriteRTCP, &e.stats)
 		events.TrackStarted(t)
 		go t.readLoop(events.TrackEnded)
