@@ -31,6 +31,8 @@ func (s *session) dispatch(data []byte) {
 		err = s.handleCandidate(data)
 	case TypeLeave:
 		err = s.handleLeave()
+	case TypeSubscription:
+		err = s.handleSubscription(data)
 	case "":
 		err = badMessage("missing type")
 	default:
@@ -80,6 +82,8 @@ func errorCode(err error) string {
 		return CodeBadCandidate
 	case errors.Is(err, sfu.ErrWrongState):
 		return CodeWrongState
+	case errors.Is(err, sfu.ErrUnknownTrack):
+		return CodeUnknownTrack
 	}
 	return CodeInternal
 }
