@@ -178,4 +178,7 @@ func TestSmallTileReceivesLowSimulcastLayer(t *testing.T) {
 	}
 	tileW, _ = eval[int](viewer, `document.querySelector('.tile video').clientWidth`)
 	t.Logf("large tile (%d CSS px wide) receives %v", tileW, large)
+	if sent, err := publisher.videoStats(); err == nil {
+		t.Logf("publisher now sends: %v", sent)
+	}
 }

@@ -114,7 +114,9 @@ func (s *Subscriber) allocate(now time.Time) {
 	for i, sel := range sels {
 		demands[i] = sel.demand(now)
 	}
-	for i, layer := range planLayers(s.alloc.budget(), demands) {
+	budget := s.alloc.budget()
+	for i, layer := range planLayers(budget, demands) {
+		layer = sels[i].pause.decide(layer, demands[i].nextLayer(noLayer), budget, now)
 		sels[i].setTarget(layer)
 		// A switch still waiting for its keyframe asks again (throttled).
 		if cur := int8(sels[i].current.Load()); layer != noLayer && cur != layer {

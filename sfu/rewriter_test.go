@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -221,6 +222,37 @@ func TestPlanLayers(t *testing.T) {
 				t.Errorf("%s: plan %v, want %v", c.name, got, c.want)
 				break
 			}
+		}
+	}
+}
+
+// TestPausedVideoIsRetriedWithBackoff: a paused subscriber gets the lowest
+// layer back on trial after the backoff; the trial holds while the
+// estimate does not fall, and a falling estimate pauses again for longer.
+func TestPausedVideoIsRetriedWithBackoff(t *testing.T) {
+	var p pauseState
+	start := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	steps := []struct {
+		at      time.Duration
+		planned int8
+		budget  int
+		want    int8
+	}{
+		{0, noLayer, 40_000, noLayer},                 // cannot carry the lowest: paused
+		{time.Second, noLayer, 40_000, noLayer},       // still within the backoff
+		{2 * time.Second, noLayer, 40_000, 0},         // trial of the lowest layer
+		{2500 * time.Millisecond, noLayer, 45_000, 0}, // estimate holds: trial goes on
+		{3 * time.Second, noLayer, 20_000, noLayer},   // estimate fell: paused, backoff 4 s
+		{6 * time.Second, noLayer, 20_000, noLayer},   // 3 s later: still paused
+		{7 * time.Second, noLayer, 20_000, 0},         // 4 s later: trial again
+		{8 * time.Second, 1, 400_000, 1},              // estimate grew: normal choice
+		{9 * time.Second, noLayer, 40_000, noLayer},   // a new pause starts from the minimum backoff
+		{11 * time.Second, noLayer, 40_000, 0},
+	}
+	for i, s := range steps {
+		if got := p.decide(s.planned, 0, s.budget, at(s.at)); got != s.want {
+			t.Fatalf("step %d (t=%v, planned %d, budget %d): got %d, want %d", i, s.at, s.planned, s.budget, got, s.want)
 		}
 	}
 }

@@ -22,6 +22,8 @@ type layerSelector struct {
 	maxWidth, maxHeight atomic.Int32
 
 	rw *seqRewriter // writer goroutine only
+
+	pause pauseState // allocator goroutine only
 }
 
 func newLayerSelector(t *Track) *layerSelector {
