@@ -60,6 +60,10 @@ func (p *Publisher) HandleOffer(sdp string) error {
 	if err := p.setRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return err
 	}
+	if err := refuseRTX(p.pc); err != nil {
+		_ = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
+		return fmt.Errorf("%w: codec preferences: %w", ErrBadSDP, err)
+	}
 	answer, err := p.pc.CreateAnswer(nil)
 	if err != nil {
 		// Roll back so the client can try again with a better offer.

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -170,4 +171,28 @@ func rtpPayload(raw []byte) []byte {
 		return nil
 	}
 	return raw[n:end]
+}
+
+// refuseRTX keeps RTX out of the answer for the publisher's video: with
+// simulcast, pion v3.3.6 sets up a layer's RTX stream on one goroutine
+// while TrackRemote.Read looks for it on another, unsynchronised (fixed
+// only in pion v4, pion/webrtc#3332). Publishers then retransmit NACKed
+// packets on the media SSRC itself (RFC 4585), which needs nothing more.
+func refuseRTX(pc *webrtc.PeerConnection) error {
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() != webrtc.RTPCodecTypeVideo || tr.Receiver() == nil {
+			continue
+		}
+		all := tr.Receiver().GetParameters().Codecs
+		codecs := make([]webrtc.RTPCodecParameters, 0, len(all))
+		for _, c := range all {
+			if !strings.EqualFold(c.MimeType, "video/rtx") {
+				codecs = append(codecs, c)
+			}
+		}
+		if err := tr.SetCodecPreferences(codecs); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -175,6 +176,9 @@ func TestSimulcastSubscriberFollowsEstimate(t *testing.T) {
 	}
 	if err := pub.HandleOffer(offer.SDP); err != nil {
 		t.Fatal(err)
+	}
+	if answer := pubPC.RemoteDescription(); answer == nil || strings.Contains(answer.SDP, "rtx/90000") {
+		t.Fatal("the publish answer is missing or accepts RTX for video")
 	}
 	var senders sync.WaitGroup
 	sendCtx, stopSending := context.WithCancel(ctx)
