@@ -16,8 +16,8 @@
   'use strict';
 
   // Lowest first; the rids are the ones the server knows (q, h, f).
-  // Chromium drops the top layers of small captures (two layers below
-  // 960×540, one below 480×270), so the camera is asked for 1280×720.
+  // Chromium drops the top layer of small captures (from 640×480 it sends
+  // only q and h), so app.js asks the camera for 1280×720.
   const ENCODINGS = [
     { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000 },
     { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 },
