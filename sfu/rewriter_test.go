@@ -256,3 +256,32 @@ func TestPausedVideoIsRetriedWithBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriterRunsPastSequenceWrap: a layer forwarded for longer than the
+// 16-bit sequence space stays accepted, continuous and mappable.
+func TestRewriterRunsPastSequenceWrap(t *testing.T) {
+	rw := newSeqRewriter(90000)
+	rw.switchTo(0, 60000, 0, 0)
+	rw.switchTo(1, 5, 0, 0) // a switch before the long run
+	var prev uint16
+	for i := range 200_000 {
+		in := uint16(5 + i)
+		out, _, ok := rw.rewrite(in, uint32(i*30), int64(i))
+		if !ok {
+			t.Fatalf("packet %d (seq %d) refused", i, in)
+		}
+		if i > 0 && out != prev+1 {
+			t.Fatalf("packet %d: seq %d after %d", i, out, prev)
+		}
+		prev = out
+		if i%1000 == 999 {
+			back := out - 500
+			if layer, seq, ok := rw.original(back); !ok || layer != 1 || seq != in-500 {
+				t.Fatalf("after %d packets original(%d) = %d, %d, %v; want layer 1 seq %d", i+1, back, layer, seq, ok, in-500)
+			}
+		}
+	}
+	if _, _, ok := rw.rewrite(prev-reorderWindow-10, 0, 0); ok {
+		t.Error("a packet far older than the reorder window was forwarded")
+	}
+}
