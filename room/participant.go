@@ -125,6 +125,15 @@ func (p *Participant) AddCandidate(pc PC, c *webrtc.ICECandidateInit) error {
 	return fmt.Errorf("%w: unknown pc %q", sfu.ErrBadCandidate, pc)
 }
 
+// SetSubscription records the size at which p shows trackID, which
+// bounds the simulcast layer it receives.
+func (p *Participant) SetSubscription(trackID string, width, height int) error {
+	if p.hasLeft() {
+		return ErrLeft
+	}
+	return p.sub.SetTrackSize(trackID, width, height)
+}
+
 func (p *Participant) hasLeft() bool {
 	p.room.mu.Lock()
 	defer p.room.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -42,6 +43,9 @@ type DownTrack struct {
 
 	header rtp.Header // reused by the writer goroutine for every packet
 
+	// layers picks and rewrites the simulcast layer; nil for other tracks.
+	layers *layerSelector
+
 	closeOnce sync.Once
 	done      chan struct{}
 	exited    chan struct{}
@@ -58,6 +62,9 @@ func newDownTrack(t *Track, stats *counters) *DownTrack {
 		stats:  stats,
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
+	}
+	if t.sim != nil {
+		d.layers = newLayerSelector(t)
 	}
 	go d.writeLoop()
 	return d
@@ -151,6 +158,9 @@ func (d *DownTrack) write(p *packet) {
 		d.header.Padding = false
 		d.header.PaddingSize = 0
 	}
+	if d.layers != nil && !d.layers.forward(&d.header, p.layer, raw[n:end], time.Now().UnixNano()) {
+		return
+	}
 	d.header.SSRC = b.ssrc
 	d.header.PayloadType = b.payloadType
 	d.header.Extension = false
@@ -179,7 +189,7 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 		for _, pkt := range pkts {
 			switch pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.track.RequestKeyframe()
+				d.requestKeyframe()
 			}
 		}
 	}

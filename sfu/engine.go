@@ -46,6 +46,7 @@ type Engine struct {
 	api        *webrtc.API
 	iceServers []webrtc.ICEServer
 	stats      counters
+	bwe        *bweHandoff
 }
 
 // NewEngine prepares the WebRTC API: default codecs (Opus, VP8, VP9,
@@ -64,6 +65,14 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	registry := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(media, registry); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
+	}
+	// Simulcast layers are told apart by the rid header extension.
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(media); err != nil {
+		return nil, fmt.Errorf("register simulcast extensions: %w", err)
+	}
+	bwe := &bweHandoff{}
+	if err := bwe.register(media, registry); err != nil {
+		return nil, err
 	}
 
 	settings := webrtc.SettingEngine{}
@@ -99,6 +108,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	return &Engine{
 		api:        webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry), webrtc.WithSettingEngine(settings)),
 		iceServers: servers,
+		bwe:        bwe,
 	}, nil
 }
 

@@ -16,6 +16,8 @@ type packet struct {
 	buf  [maxPacketSize]byte
 	n    int
 	refs atomic.Int32
+	// layer is the simulcast layer the packet came from; 0 otherwise.
+	layer int8
 }
 
 var packetPool = sync.Pool{New: func() any { return new(packet) }}

@@ -36,6 +36,7 @@ type PeerEvents struct {
 // trickle ICE in both directions, candidate buffering and one-shot failure.
 type peer struct {
 	pc     *webrtc.PeerConnection
+	bwe    bandwidthEstimator // this connection's send-side estimate
 	events PeerEvents
 
 	mu        sync.Mutex
@@ -55,11 +56,11 @@ type peer struct {
 }
 
 func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
-	pc, err := e.newPeerConnection()
+	pc, bwe, err := e.bwe.newPeerConnection(e.newPeerConnection)
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
-	p := &peer{pc: pc, events: events, closed: make(chan struct{}), guard: NewICEGuard(pc)}
+	p := &peer{pc: pc, bwe: bwe, events: events, closed: make(chan struct{}), guard: NewICEGuard(pc)}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		var init *webrtc.ICECandidateInit
 		if c != nil {

@@ -25,6 +25,7 @@ type PublisherEvents struct {
 type Publisher struct {
 	*peer
 	answer func(sdp string)
+	layers layerGroups
 }
 
 // NewPublisher creates the receiving peer connection for participantID,
@@ -36,6 +37,15 @@ func (e *Engine) NewPublisher(participantID string, events PublisherEvents) (*Pu
 	}
 	pub := &Publisher{peer: p, answer: events.Answer}
 	p.pc.OnTrack(func(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+		if remote.RID() != "" {
+			// Simulcast: one OnTrack per layer, published as one track.
+			pub.layers.addLayer(remote, receiver, func(remote *webrtc.TrackRemote) *Track {
+				t := newTrack(e.newTrackID(), participantID, remote, p.pc.WriteRTCP, &e.stats)
+				t.inspect(p.pc, receiver)
+				return t
+			}, events.TrackStarted, events.TrackEnded)
+			return
+		}
 		t := newTrack(e.newTrackID(), participantID, remote, p.pc.WriteRTCP, &e.stats)
 		t.inspect(p.pc, receiver)
 		events.TrackStarted(t)
@@ -52,6 +62,10 @@ func (p *Publisher) HandleOffer(sdp string) error {
 	}
 	if err := p.setRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return err
+	}
+	if err := refuseRTX(p.pc); err != nil {
+		_ = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
+		return fmt.Errorf("%w: codec preferences: %w", ErrBadSDP, err)
 	}
 	answer, err := p.pc.CreateAnswer(nil)
 	if err != nil {

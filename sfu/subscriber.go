@@ -27,6 +27,8 @@ type Subscriber struct {
 	downs    map[string]*DownTrack // by track id
 	isClosed bool
 
+	alloc allocator // simulcast layer choice from the bandwidth estimate
+
 	needOffer chan struct{} // capacity 1: "the track set changed"
 	answered  chan struct{} // capacity 1: "the outstanding offer was answered"
 	loopDone  chan struct{}
@@ -47,8 +49,10 @@ func (e *Engine) NewSubscriber(events SubscriberEvents) (*Subscriber, error) {
 		needOffer: make(chan struct{}, 1),
 		answered:  make(chan struct{}, 1),
 		loopDone:  make(chan struct{}),
+		alloc:     newAllocator(p.bwe),
 	}
 	go s.negotiationLoop()
+	go s.allocateLoop()
 	return s, nil
 }
 
@@ -80,6 +84,7 @@ func (s *Subscriber) AddTrack(t *Track) error {
 	d.sender = tr.Sender()
 	t.addDownTrack(d)
 	s.requestOffer()
+	s.alloc.poke()
 	return nil
 }
 
@@ -125,6 +130,7 @@ func (s *Subscriber) Close() error {
 	s.mu.Unlock()
 	err := s.peer.Close()
 	<-s.loopDone
+	<-s.alloc.done
 	for _, d := range downs {
 		d.track.removeDownTrack(d)
 		d.close()

@@ -32,6 +32,11 @@ type Track struct {
 	stats               *counters
 
 	state trackState // mid, audio level, mute: trackstate.go
+
+	// sim is set for a simulcast track (nil otherwise); remote is then
+	// its first layer to arrive, firstLayer that layer's index.
+	sim        *simulcastLayers
+	firstLayer int8
 }
 
 func newTrack(id, streamID string, remote *webrtc.TrackRemote, writeRTCP func([]rtcp.Packet) error, stats *counters) *Track {
@@ -98,18 +103,28 @@ func (t *Track) readLoop(onEnded func(*Track)) {
 		t.stats.tracksPublished.Add(-1)
 		onEnded(t)
 	}()
+	t.readPackets(t.remote, t.firstLayer)
+}
+
+// readPackets reads one stream (a simulcast layer, or the whole track)
+// until it ends.
+func (t *Track) readPackets(remote *webrtc.TrackRemote, layer int8) {
 	for {
 		p := getPacket()
-		n, _, err := t.remote.Read(p.buf[:])
+		n, _, err := remote.Read(p.buf[:])
 		if err != nil {
 			packetPool.Put(p)
 			return
 		}
 		p.n = n
+		p.layer = layer
 		t.stats.packetsReceived.Add(1)
 		if !t.admit(p.data()) {
 			packetPool.Put(p)
 			continue
+		}
+		if t.sim != nil {
+			t.sim.noteLayerPacket(layer, p.data())
 		}
 		t.fanOut(p)
 	}
@@ -121,6 +136,10 @@ func (t *Track) fanOut(p *packet) {
 	downs := *t.downs.Load()
 	p.refs.Store(int32(len(downs)) + 1)
 	for _, d := range downs {
+		if d.layers != nil && !d.layers.accepts(p.layer) {
+			p.release() // another simulcast layer than this subscriber's
+			continue
+		}
 		if !d.queue.push(p) {
 			t.stats.packetsDropped.Add(1)
 			p.release()

@@ -35,6 +35,8 @@ func (s *session) dispatch(data []byte) {
 		err = s.handleMute(data)
 	case TypeChat:
 		err = s.handleChat(data)
+	case TypeSubscription:
+		err = s.handleSubscription(data)
 	case "":
 		err = badMessage("missing type")
 	default:
@@ -87,6 +89,8 @@ func errorCode(err error) string {
 		return CodeBadCandidate
 	case errors.Is(err, sfu.ErrWrongState):
 		return CodeWrongState
+	case errors.Is(err, sfu.ErrUnknownTrack):
+		return CodeUnknownTrack
 	}
 	return CodeInternal
 }

@@ -12,6 +12,8 @@ const (
 	TypeAnswer    = "answer" // also server → client, for the publish PC
 	TypeCandidate = "candidate"
 	TypeLeave     = "leave"
+	// TypeSubscription tells the server how large a received video is shown.
+	TypeSubscription = "subscription"
 )
 
 // Message types, server → client.
@@ -43,6 +45,7 @@ const (
 	CodeWrongState   = "wrong-state"       // e.g. an answer nobody asked for
 	CodeInternal     = "internal"          // the server failed; the session goes on
 	CodeShuttingDown = "shutting-down"     // the server is draining and takes no joins
+	CodeUnknownTrack = "unknown-track"     // mute or subscription named a track the client does not publish / receive
 )
 
 // Envelope is decoded first to learn the type; the rest of the same object
@@ -81,6 +84,16 @@ type ICECandidate struct {
 	SDPMid           *string `json:"sdpMid,omitempty"`
 	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
 	UsernameFragment *string `json:"usernameFragment,omitempty"`
+}
+
+// Subscription gives the size, in device pixels, at which the client
+// shows a received video track; the server forwards the smallest
+// simulcast layer that covers it. 0×0 lifts the limit.
+type Subscription struct {
+	Type   string `json:"type"`
+	Track  string `json:"track"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
 }
 
 // Leave ends the session on purpose.

@@ -17,9 +17,8 @@ const (
 
 // Error codes for those messages.
 const (
-	CodeUnknownTrack = "unknown-track" // mute names a track the client does not publish
-	CodeChatTooLong  = "chat-too-long" // chat text over room.MaxChatLength characters
-	CodeRateLimited  = "rate-limited"  // chat faster than the per-participant limit
+	CodeChatTooLong = "chat-too-long" // chat text over room.MaxChatLength characters
+	CodeRateLimited = "rate-limited"  // chat faster than the per-participant limit
 )
 
 // Mute asks the server to stop (or resume) forwarding one of the client's

@@ -194,7 +194,8 @@
       notice('Camera and microphone are not available on this page (they need HTTPS or localhost); joined receive-only.');
       return null;
     }
-    const video = { width: { ideal: 640 }, height: { ideal: 480 } };
+    // 1280×720 so that Chromium sends all three simulcast layers (quality.js).
+    const video = { width: { ideal: 1280 }, height: { ideal: 720 } };
     const attempts = [{ audio: true, video }, { audio: true }, { video }];
     let lastErr = null;
     for (const constraints of attempts) {
@@ -584,7 +585,12 @@
       this.pub = pc;
       pc.onicecandidate = (ev) => this.sendCandidate('publish', ev.candidate);
       this.watchPC('publish', pc);
-      for (const t of tracks) pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
+      const q = window.switchyardQuality;
+      for (const t of tracks) {
+        const init = { direction: 'sendonly', streams: [stream] };
+        if (t.kind === 'video' && q) init.sendEncodings = q.sendEncodings();
+        pc.addTransceiver(t, init);
+      }
       this.negotiatePublish();
     }
 
@@ -651,6 +657,10 @@
       const tile = this.participants.get(pid) || this.addParticipant({ id: pid, name: '' });
       if (!tile) return;
       tile.attach(track, { kind: track.kind, mid, trackId: msid ? msid.trackId : '' });
+      // Ask for the simulcast layer that fits the tile.
+      if (track.kind === 'video' && msid && window.switchyardQuality) {
+        window.switchyardQuality.watch(tile.video, msid.trackId, (msg) => this.send(msg));
+      }
 
       if (!this.hooked.has(track)) {
         this.hooked.add(track);

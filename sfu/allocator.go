@@ -1,0 +1,217 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// allocateInterval is how often a subscriber's layers are re-chosen from
+// its bandwidth estimate; size requests re-choose at once.
+const allocateInterval = 500 * time.Millisecond
+
+// upHeadroom is how much more than a layer's bitrate the estimate must
+// leave before the subscriber moves up to it (or resumes), so that an
+// estimate hovering at a layer's rate does not flap between layers.
+const upHeadroom = 1.15
+
+// ErrUnknownTrack means a request named a track this subscriber does not
+// receive.
+var ErrUnknownTrack = errors.New("sfu: no such track for this subscriber")
+
+// allocator is a subscriber's layer-allocation state.
+type allocator struct {
+	mu  sync.Mutex
+	bwe bandwidthEstimator // nil: no estimate, layers limited by size only
+
+	reallocate chan struct{} // capacity 1: "a size request changed"
+	done       chan struct{}
+}
+
+func newAllocator(bwe bandwidthEstimator) allocator {
+	return allocator{bwe: bwe, reallocate: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// budget is the estimated bitrate toward the subscriber, or -1 when
+// there is no estimate.
+func (a *allocator) budget() int {
+	a.mu.Lock()
+	bwe := a.bwe
+	a.mu.Unlock()
+	if bwe == nil {
+		return -1
+	}
+	return bwe.GetTargetBitrate()
+}
+
+func (a *allocator) setEstimator(bwe bandwidthEstimator) {
+	a.mu.Lock()
+	a.bwe = bwe
+	a.mu.Unlock()
+	a.poke()
+}
+
+func (a *allocator) poke() {
+	select {
+	case a.reallocate <- struct{}{}:
+	default:
+	}
+}
+
+// SetTrackSize records the largest size, in pixels, the subscriber shows
+// trackID at; the server then sends it no larger a simulcast layer than
+// needed. Zero width and height lift the limit. Non-simulcast tracks
+// accept and ignore it.
+func (s *Subscriber) SetTrackSize(trackID string, width, height int) error {
+	s.mu.Lock()
+	d, ok := s.downs[trackID]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownTrack, trackID)
+	}
+	if d.layers != nil {
+		d.layers.maxWidth.Store(int32(width))
+		d.layers.maxHeight.Store(int32(height))
+		s.alloc.poke()
+	}
+	return nil
+}
+
+// allocateLoop re-chooses layers until the subscriber closes.
+func (s *Subscriber) allocateLoop() {
+	defer close(s.alloc.done)
+	tick := time.NewTicker(allocateInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.closed:
+			return
+		case <-tick.C:
+		case <-s.alloc.reallocate:
+		}
+		s.allocate(time.Now())
+	}
+}
+
+// allocate shares the estimate among the subscriber's simulcast tracks.
+func (s *Subscriber) allocate(now time.Time) {
+	s.mu.Lock()
+	var sels []*layerSelector
+	for _, d := range s.downs {
+		if d.layers != nil {
+			sels = append(sels, d.layers)
+		}
+	}
+	s.mu.Unlock()
+	if len(sels) == 0 {
+		return
+	}
+	slices.SortFunc(sels, func(a, b *layerSelector) int { return strings.Compare(a.track.id, b.track.id) })
+	demands := make([]layerDemand, len(sels))
+	for i, sel := range sels {
+		demands[i] = sel.demand(now)
+	}
+	budget := s.alloc.budget()
+	for i, layer := range planLayers(budget, demands) {
+		layer = sels[i].pause.decide(layer, demands[i].nextLayer(noLayer), budget, now)
+		sels[i].setTarget(layer)
+		// A switch still waiting for its keyframe asks again (throttled).
+		if cur := int8(sels[i].current.Load()); layer != noLayer && cur != layer {
+			sels[i].track.requestLayerKeyframe(layer)
+		}
+	}
+}
+
+// layerDemand is one simulcast track as the allocator sees it.
+type layerDemand struct {
+	available [maxLayers]bool
+	cost      [maxLayers]int // bits per second
+	maxLayer  int8           // highest layer worth sending for the size asked
+	target    int8           // the layer chosen last time, or noLayer
+}
+
+// demand describes the selector's track for planLayers.
+func (s *layerSelector) demand(now time.Time) layerDemand {
+	sim := s.track.sim
+	d := layerDemand{target: int8(s.target.Load()), maxLayer: noLayer}
+	rates, measured := sim.bitrates(now)
+	w, h := s.maxWidth.Load(), s.maxHeight.Load()
+	for i := range maxLayers {
+		l := &sim.layers[i]
+		// Before the first measurement every layer that arrived counts; after
+		// it, a layer the publisher stopped sending does not.
+		d.available[i] = l.ssrc.Load() != 0 && (!measured || rates[i] > 0)
+		d.cost[i] = rates[i]
+		if !d.available[i] {
+			continue
+		}
+		if d.maxLayer == noLayer || !coversSize(d.maxLayer, sim, w, h) {
+			d.maxLayer = int8(i)
+		}
+	}
+	return d
+}
+
+// coversSize reports whether layer is known to be at least w×h pixels,
+// which makes higher layers pointless. No size asked covers nothing.
+func coversSize(layer int8, sim *simulcastLayers, w, h int32) bool {
+	if w <= 0 && h <= 0 {
+		return false
+	}
+	lw, lh := sim.layers[layer].width.Load(), sim.layers[layer].height.Load()
+	return lw > 0 && lh > 0 && lw >= w && lh >= h
+}
+
+// planLayers chooses a layer (or noLayer: paused) for each track within
+// budget bits per second (negative: no limit): first the lowest layer for
+// every track that fits, then upgrades one step at a time, round-robin,
+// while the budget lasts. Moving up needs upHeadroom over the cost.
+func planLayers(budget int, demands []layerDemand) []int8 {
+	plan := make([]int8, len(demands))
+	remaining := budget
+	fits := func(cost int, d layerDemand, layer int8) bool {
+		if budget < 0 {
+			return true
+		}
+		if layer > d.target {
+			cost = int(float64(cost) * upHeadroom)
+		}
+		return cost <= remaining
+	}
+	for i, d := range demands {
+		plan[i] = noLayer
+		if low := d.nextLayer(noLayer); low != noLayer && fits(d.cost[low], d, low) {
+			plan[i] = low
+			remaining -= d.cost[low]
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for i, d := range demands {
+			if plan[i] == noLayer {
+				continue
+			}
+			up := d.nextLayer(plan[i])
+			if up == noLayer || !fits(d.cost[up]-d.cost[plan[i]], d, up) {
+				continue
+			}
+			remaining -= d.cost[up] - d.cost[plan[i]]
+			plan[i] = up
+			changed = true
+		}
+	}
+	return plan
+}
+
+// nextLayer is the lowest available layer above from, up to maxLayer.
+func (d layerDemand) nextLayer(from int8) int8 {
+	for l := from + 1; l <= d.maxLayer; l++ {
+		if d.available[l] {
+			return l
+		}
+	}
+	return noLayer
+}

@@ -1,0 +1,130 @@
+package sfu
+
+// switchHistory is how many layer switches a rewriter remembers for
+// mapping outgoing sequence numbers back (for retransmissions); a NACK
+// older than that many switches is not worth answering anyway.
+const switchHistory = 8
+
+// noLayer marks a subscriber that receives no layer: not started yet, or
+// paused because it cannot take even the lowest one.
+const noLayer int8 = -1
+
+// seqRewriter turns the packets of whichever simulcast layer a subscriber
+// currently receives into one stream with continuous sequence numbers and
+// monotonic timestamps. Between switches the mapping is a pure offset —
+// out = in + offset — so an outgoing sequence number maps back to the
+// layer packet it came from (see original). Only the writer goroutine of
+// one DownTrack uses it.
+type seqRewriter struct {
+	clockRate uint32
+
+	layer       int8   // layer being forwarded, or noLayer
+	floorSeq    uint16 // incoming seqs older than this are refused
+	maxIn       uint16 // newest incoming seq of the current layer
+	seqOffset   uint16
+	tsOffset    uint32
+	started     bool   // something was written: maxSeq/maxTS are valid
+	maxSeq      uint16 // highest outgoing seq so far
+	maxSeqExt   uint64 // maxSeq counted without wrapping
+	maxTS       uint32 // outgoing timestamp that went with maxSeq
+	lastWritten int64  // unix nanoseconds of the last packet written
+
+	history [switchHistory]switchPoint
+	next    int // index in history for the next switch
+}
+
+// switchPoint records from which outgoing seq (counted without
+// wrapping) a layer's offset applies.
+type switchPoint struct {
+	valid     bool
+	firstOut  uint64
+	layer     int8
+	seqOffset uint16
+}
+
+// reorderWindow is how far behind the newest packet a packet may arrive
+// and still be forwarded or mapped back; it keeps every seq comparison
+// well inside the half of the 16-bit space where it is unambiguous.
+const reorderWindow = 0x4000
+
+func newSeqRewriter(clockRate uint32) *seqRewriter {
+	if clockRate == 0 {
+		clockRate = 90000
+	}
+	return &seqRewriter{clockRate: clockRate, layer: noLayer}
+}
+
+// switchTo makes (seq, ts), the first packet of a keyframe of layer, the
+// next packet out: one seq after the last one written, and later in time
+// by the wall-clock time since then (at least one tick, so the decoder
+// never sees two frames with one timestamp).
+func (r *seqRewriter) switchTo(layer int8, seq uint16, ts uint32, now int64) {
+	outSeq, outTS, outExt := seq, ts, uint64(seq)
+	if !r.started {
+		// Nothing was written under earlier switches: nothing maps to them.
+		r.history, r.next = [switchHistory]switchPoint{}, 0
+	} else {
+		outSeq, outExt = r.maxSeq+1, r.maxSeqExt+1
+		ticks := uint32(max(1, (now-r.lastWritten)*int64(r.clockRate)/1e9))
+		outTS = r.maxTS + ticks
+	}
+	r.layer = layer
+	r.floorSeq, r.maxIn = seq, seq
+	r.seqOffset = outSeq - seq
+	r.tsOffset = outTS - ts
+	r.history[r.next] = switchPoint{valid: true, firstOut: outExt, layer: layer, seqOffset: r.seqOffset}
+	r.next = (r.next + 1) % switchHistory
+}
+
+// pause stops forwarding; the next switchTo resumes where it left off.
+func (r *seqRewriter) pause() { r.layer = noLayer }
+
+// rewrite maps a packet of the current layer to its outgoing seq and
+// timestamp. Packets that predate the switch onto this layer are refused:
+// their numbers belong to the previous layer's range.
+func (r *seqRewriter) rewrite(seq uint16, ts uint32, now int64) (outSeq uint16, outTS uint32, ok bool) {
+	if r.layer == noLayer || int16(seq-r.floorSeq) < 0 {
+		return 0, 0, false
+	}
+	if int16(seq-r.maxIn) > 0 {
+		r.maxIn = seq
+		// The floor follows the newest packet at a distance, so that it
+		// stays comparable however long the layer runs.
+		if uint16(r.maxIn-r.floorSeq) > reorderWindow {
+			r.floorSeq = r.maxIn - reorderWindow
+		}
+	}
+	outSeq, outTS = seq+r.seqOffset, ts+r.tsOffset
+	switch {
+	case !r.started:
+		r.maxSeq, r.maxSeqExt, r.maxTS = outSeq, uint64(outSeq), outTS
+		r.started = true
+	case int16(outSeq-r.maxSeq) > 0:
+		r.maxSeqExt += uint64(uint16(outSeq - r.maxSeq))
+		r.maxSeq, r.maxTS = outSeq, outTS
+	}
+	r.lastWritten = now
+	return outSeq, outTS, true
+}
+
+// original maps an outgoing seq back to the layer and incoming seq it was
+// written from, as long as it is recent and its switch is remembered.
+func (r *seqRewriter) original(outSeq uint16) (layer int8, seq uint16, ok bool) {
+	behind := r.maxSeq - outSeq
+	if !r.started || behind > reorderWindow {
+		return noLayer, 0, false
+	}
+	ext := r.maxSeqExt - uint64(behind)
+	best := -1
+	for i, p := range r.history {
+		// The latest switch at or before outSeq is the one whose range holds it.
+		if p.valid && p.firstOut <= ext && (best < 0 || p.firstOut > r.history[best].firstOut) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return noLayer, 0, false
+	}
+	p := r.history[best]
+	return p.layer, outSeq - p.seqOffset, true
+}

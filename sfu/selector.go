@@ -1,0 +1,94 @@
+package sfu
+
+import (
+	"sync/atomic"
+
+	"github.com/pion/rtp"
+)
+
+// layerSelector decides, per subscriber, which simulcast layer of a track
+// reaches it. The allocator sets the target; the track's read loops ask
+// accepts (two atomic loads) before queueing a packet; the DownTrack's
+// writer calls forward, which moves to the target layer only at one of
+// its keyframes and rewrites seq and timestamp through the rewriter.
+type layerSelector struct {
+	track  *Track
+	family int
+
+	target  atomic.Int32 // layer wanted, or noLayer to pause video
+	current atomic.Int32 // layer being forwarded, or noLayer
+
+	// Largest size the subscriber asked for; 0 means no limit.
+	maxWidth, maxHeight atomic.Int32
+
+	rw *seqRewriter // writer goroutine only
+
+	pause pauseState // allocator goroutine only
+}
+
+func newLayerSelector(t *Track) *layerSelector {
+	s := &layerSelector{track: t, family: codecFamily(t.codec.MimeType), rw: newSeqRewriter(t.codec.ClockRate)}
+	s.target.Store(int32(noLayer))
+	s.current.Store(int32(noLayer))
+	return s
+}
+
+// accepts reports whether packets of layer may be needed: those of the
+// layer being forwarded, and those of the target, whose keyframe ends a
+// switch.
+func (s *layerSelector) accepts(layer int8) bool {
+	l := int32(layer)
+	return l == s.current.Load() || l == s.target.Load()
+}
+
+// setTarget asks for layer (noLayer pauses) and, when that means a
+// switch, a keyframe on it. It reports whether the target changed.
+func (s *layerSelector) setTarget(layer int8) bool {
+	old := s.target.Swap(int32(layer))
+	if layer != noLayer && int32(layer) != s.current.Load() {
+		s.track.requestLayerKeyframe(layer)
+	}
+	return old != int32(layer)
+}
+
+// forward rewrites h for the subscriber and reports whether the packet
+// is to be sent. now is the packet's time in unix nanoseconds.
+func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now int64) bool {
+	target := int8(s.target.Load())
+	if target == noLayer {
+		if s.rw.layer != noLayer {
+			s.rw.pause()
+			s.current.Store(int32(noLayer))
+		}
+		return false
+	}
+	if layer != s.rw.layer {
+		if layer != target || !isKeyframeStart(s.family, payload) {
+			return false
+		}
+		s.rw.switchTo(layer, h.SequenceNumber, h.Timestamp, now)
+		s.current.Store(int32(layer))
+	}
+	seq, ts, ok := s.rw.rewrite(h.SequenceNumber, h.Timestamp, now)
+	if !ok {
+		return false
+	}
+	h.SequenceNumber, h.Timestamp = seq, ts
+	return true
+}
+
+// requestKeyframe asks the publisher for a keyframe on the stream this
+// subscriber decodes: its simulcast layer, or the whole track.
+func (d *DownTrack) requestKeyframe() {
+	if d.layers == nil {
+		d.track.RequestKeyframe()
+		return
+	}
+	layer := int8(d.layers.current.Load())
+	if layer == noLayer {
+		layer = int8(d.layers.target.Load())
+	}
+	if layer != noLayer {
+		d.track.requestLayerKeyframe(layer)
+	}
+}

@@ -1,0 +1,198 @@
+package sfu
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v3"
+)
+
+// maxLayers is how many simulcast layers a track may have.
+const maxLayers = 3
+
+// simulcastRIDs are the RTP stream ids of the layers, lowest first; the
+// web client publishes exactly these (docs/protocol.md, "Simulcast").
+var simulcastRIDs = [maxLayers]string{"q", "h", "f"}
+
+// layerIndex maps a rid to its layer, lowest quality 0.
+func layerIndex(rid string) (int8, bool) {
+	for i, r := range simulcastRIDs {
+		if r == rid {
+			return int8(i), true
+		}
+	}
+	return noLayer, false
+}
+
+// layerRateWindow is the shortest interval a layer's bitrate is measured
+// over.
+const layerRateWindow = 500 * time.Millisecond
+
+// simulcastLayer is what the track learns about one layer as it reads it.
+type simulcastLayer struct {
+	ssrc                atomic.Uint32 // 0 until the layer arrives
+	bytes               atomic.Uint64
+	width, height       atomic.Int32 // from the last keyframe, when the codec tells
+	lastKeyframeRequest atomic.Int64 // unix nanoseconds
+}
+
+// simulcastLayers is the per-layer state of a simulcast track.
+type simulcastLayers struct {
+	layers [maxLayers]simulcastLayer
+	family int
+
+	rateMu    sync.Mutex
+	sampledAt time.Time
+	sampled   [maxLayers]uint64
+	rates     [maxLayers]int // bits per second over the last window
+	measured  bool
+}
+
+// layerGroups collects the rid tracks pion reports one by one (one
+// OnTrack per layer, all on one RTPReceiver) into one published Track.
+type layerGroups struct {
+	mu         sync.Mutex
+	byReceiver map[*webrtc.RTPReceiver]*Track
+}
+
+// addLayer starts reading a simulcast layer. The first layer of a
+// receiver creates the Track (newTrack) and announces it (started); the
+// others join it. The track ends when its first layer's stream ends.
+func (g *layerGroups) addLayer(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, newTrack func(*webrtc.TrackRemote) *Track, started, onEnded func(*Track)) {
+	layer, ok := layerIndex(remote.RID())
+	if !ok {
+		return // an unknown rid is not forwarded; pion discards what nobody reads
+	}
+	g.mu.Lock()
+	if g.byReceiver == nil {
+		g.byReceiver = make(map[*webrtc.RTPReceiver]*Track)
+	}
+	t, existing := g.byReceiver[receiver]
+	if !existing {
+		t = newTrack(remote)
+		t.sim = &simulcastLayers{family: codecFamily(t.codec.MimeType)}
+		t.firstLayer = layer
+		g.byReceiver[receiver] = t
+	}
+	t.sim.layers[layer].ssrc.Store(uint32(remote.SSRC()))
+	g.mu.Unlock()
+	if existing {
+		go t.readPackets(remote, layer)
+		return
+	}
+	started(t)
+	go t.readLoop(func(t *Track) {
+		g.mu.Lock()
+		delete(g.byReceiver, receiver)
+		g.mu.Unlock()
+		onEnded(t)
+	})
+}
+
+// noteLayerPacket counts a simulcast packet's bytes and learns the
+// layer's frame size from keyframes. Read loop only; no allocation.
+func (s *simulcastLayers) noteLayerPacket(layer int8, raw []byte) {
+	l := &s.layers[layer]
+	l.bytes.Add(uint64(len(raw)))
+	if s.family != codecVP8 {
+		return
+	}
+	if w, h, ok := vp8KeyframeSize(rtpPayload(raw)); ok {
+		l.width.Store(int32(w))
+		l.height.Store(int32(h))
+	}
+}
+
+// bitrates returns each layer's incoming bitrate, refreshed when the last
+// measurement is older than layerRateWindow; a layer not sending is 0.
+// measured is false until one window has passed.
+func (s *simulcastLayers) bitrates(now time.Time) (rates [maxLayers]int, measured bool) {
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
+	if elapsed := now.Sub(s.sampledAt); elapsed >= layerRateWindow {
+		for i := range s.layers {
+			b := s.layers[i].bytes.Load()
+			if !s.sampledAt.IsZero() {
+				s.rates[i] = int(float64(b-s.sampled[i]) * 8 / elapsed.Seconds())
+			}
+			s.sampled[i] = b
+		}
+		s.measured = !s.sampledAt.IsZero()
+		s.sampledAt = now
+	}
+	return s.rates, s.measured
+}
+
+// requestLayerKeyframe sends a PLI for one layer's SSRC, at most once per
+// keyframeInterval per layer.
+func (t *Track) requestLayerKeyframe(layer int8) {
+	if t.sim == nil || layer < 0 || int(layer) >= maxLayers {
+		t.RequestKeyframe()
+		return
+	}
+	l := &t.sim.layers[layer]
+	ssrc := l.ssrc.Load()
+	if ssrc == 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := l.lastKeyframeRequest.Load()
+	if now-last < int64(keyframeInterval) || !l.lastKeyframeRequest.CompareAndSwap(last, now) {
+		return
+	}
+	// A failed write means the publisher is gone; its read loops end too.
+	_ = t.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+}
+
+// Simulcast reports whether the track arrives in several layers.
+func (t *Track) Simulcast() bool { return t.sim != nil }
+
+// rtpPayload returns the payload of a raw RTP packet, or nil when the
+// header does not parse; it reads lengths only, without allocating.
+func rtpPayload(raw []byte) []byte {
+	if len(raw) < 12 {
+		return nil
+	}
+	n := 12 + 4*int(raw[0]&0x0f)
+	if raw[0]&0x10 != 0 { // header extension
+		if len(raw) < n+4 {
+			return nil
+		}
+		n += 4 + 4*(int(raw[n+2])<<8|int(raw[n+3]))
+	}
+	end := len(raw)
+	if raw[0]&0x20 != 0 && end > n { // padding
+		end -= int(raw[end-1])
+	}
+	if n > end {
+		return nil
+	}
+	return raw[n:end]
+}
+
+// refuseRTX keeps RTX out of the answer for the publisher's video: with
+// simulcast, pion v3.3.6 sets up a layer's RTX stream on one goroutine
+// while TrackRemote.Read looks for it on another, unsynchronised (fixed
+// only in pion v4, pion/webrtc#3332). Publishers then retransmit NACKed
+// packets on the media SSRC itself (RFC 4585), which needs nothing more.
+func refuseRTX(pc *webrtc.PeerConnection) error {
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() != webrtc.RTPCodecTypeVideo || tr.Receiver() == nil {
+			continue
+		}
+		all := tr.Receiver().GetParameters().Codecs
+		codecs := make([]webrtc.RTPCodecParameters, 0, len(all))
+		for _, c := range all {
+			if !strings.EqualFold(c.MimeType, "video/rtx") {
+				codecs = append(codecs, c)
+			}
+		}
+		if err := tr.SetCodecPreferences(codecs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
