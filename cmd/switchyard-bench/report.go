@@ -71,14 +71,15 @@ func printTable(w io.Writer, r *report) {
 func printSteps(w io.Writer, steps []stepResult) {
 	fmt.Fprintf(w, "window %.1fs per step; server CPU from %s\n", steps[0].WindowSeconds, steps[0].CPUSource)
 	fmt.Fprintln(w, "latency = publisher send → subscriber read, both on loopback, including both pion stacks (an upper bound on what the server adds)")
+	fmt.Fprintln(w, "others % = share of all CPU used by processes other than this server and bench during the window")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "N\tsubs\tfwd pps\tsrv cores\tsrv µs/pkt\tpps/core\tbench cores\tlatency ms p50/p95/p99\tjoin ms p50/p95/p99\tloss %\treord\tsrv drop\tRSS MB\tKB/sub\tgor/sub\tbusy %\t")
+	fmt.Fprintln(tw, "N\tsubs\tfwd pps\tsrv cores\tsrv µs/pkt\tpps/core\tbench cores\tlatency ms p50/p95/p99\tjoin ms p50/p95/p99\tloss %\treord\tsrv drop\tRSS MB\tKB/sub\tgor/sub\tothers %\t")
 	for _, s := range steps {
 		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.2f\t%.1f\t%.0f\t%.2f\t%s\t%s\t%.3f\t%d\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t\n",
 			s.N, s.Subscribers, s.ForwardedPPS, s.ServerCPUCores, s.ServerCPUPerPacket, s.PacketsPerCoreSec, s.BenchCPUCores,
 			f3(s.Latency), f3int(s.JoinTime), s.LossPct, s.Reordered, s.ServerDropped, s.ServerRSSMB, s.RSSPerSubscriberKB,
-			s.GoroutinesPerSubscr, s.MachineBusyPct)
+			s.GoroutinesPerSubscr, s.OtherBusyPct)
 	}
 	tw.Flush()
 	for _, s := range steps {

@@ -36,7 +36,8 @@ type stepResult struct {
 	CPUSource          string  `json:"server_cpu_source"`
 	BenchCPUCores      float64 `json:"bench_cpu_cores"`
 	BenchCPUPerPacket  float64 `json:"bench_cpu_us_per_received_packet"`
-	MachineBusyPct     float64 `json:"machine_busy_pct"` // all processes, all cores
+	MachineBusyPct     float64 `json:"machine_busy_pct"`       // all processes, all cores
+	OtherBusyPct       float64 `json:"machine_busy_other_pct"` // not server or bench
 	Cores              int     `json:"cores"`
 	ClientBound        bool    `json:"client_bound"`
 
@@ -84,15 +85,18 @@ func (r *stepResult) fill(s settings, base, start, end snapshot, lat, joins *his
 		r.MachineBusyPct = 100 * float64(end.machineBusy-start.machineBusy) / float64(all)
 	}
 	// The load generator decrypts every packet once per subscriber, as the
-	// server encrypts it: when the machine is saturated and the bench uses
-	// at least as much CPU as the server, client-side figures (latency,
-	// loss) say more about the bench than about the server.
-	saturated := r.MachineBusyPct >= 90 || r.ServerCPUCores+r.BenchCPUCores >= 0.9*cores()
-	r.ClientBound = saturated && r.BenchCPUCores >= r.ServerCPUCores
-	if r.ClientBound {
-		r.Notes = append(r.Notes, "client-bound: the machine was saturated and the bench used more CPU than the server; latency and loss reflect the load generator")
-	} else if saturated {
-		r.Notes = append(r.Notes, "machine saturated: latency and loss include CPU contention")
+	// server encrypts it. When our two processes fill the machine and the
+	// bench uses at least as much CPU as the server, client-side figures
+	// (latency, loss) say more about the bench than about the server. When
+	// other processes fill it, every figure includes their contention.
+	ours := r.ServerCPUCores + r.BenchCPUCores
+	r.OtherBusyPct = max(r.MachineBusyPct-100*ours/cores(), 0)
+	r.ClientBound = ours >= 0.85*cores() && r.BenchCPUCores >= r.ServerCPUCores
+	switch {
+	case r.ClientBound:
+		r.Notes = append(r.Notes, "client-bound: server+bench filled the machine and the bench used more CPU than the server; latency and loss reflect the load generator")
+	case r.MachineBusyPct >= 90:
+		r.Notes = append(r.Notes, fmt.Sprintf("machine saturated (%.0f%% of all CPU used by other processes): latency, loss and join time include their contention", r.OtherBusyPct))
 	}
 	if r.ServerCPUSeconds < 0.2 {
 		r.Notes = append(r.Notes, fmt.Sprintf("server CPU %.2fs in the window: per-packet CPU is coarse (10 ms ticks)", r.ServerCPUSeconds))
