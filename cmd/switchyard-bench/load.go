@@ -210,6 +210,7 @@ func runStep(ctx context.Context, s settings, n int, prog *progress) (res stepRe
 		}
 	}
 	res.fill(s, base, start, end, &lat, &joins)
+	res.noteFailures(runs)
 	return res, nil
 }
 
@@ -310,6 +311,7 @@ func measureWindow(ctx context.Context, s settings, tgt *target, start snapshot,
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	cur := start
+	var pps float64
 	for i, now := 0, time.Now(); now.Before(end); i, now = i+1, time.Now() {
 		select {
 		case <-ctx.Done():
@@ -321,6 +323,7 @@ func measureWindow(ctx context.Context, s settings, tgt *target, start snapshot,
 		if i%4 == 3 {
 			if m := tgt.snapshot(); m.err == nil {
 				cur = m
+				pps = (m.metrics.forwarded - start.metrics.forwarded) / m.at.Sub(start.at).Seconds()
 			}
 		} else {
 			cur.at = time.Now()
@@ -335,7 +338,7 @@ func measureWindow(ctx context.Context, s settings, tgt *target, start snapshot,
 		}
 		prog.tick("[%s N=%d] measuring %s %.1f/%.0fs  fwd %.0f pps  server %.0f%%  bench %.0f%% cpu",
 			s.scenario, n, bar(wall/s.duration.Seconds(), 20), wall, s.duration.Seconds(),
-			(cur.metrics.forwarded-start.metrics.forwarded)/wall,
+			pps,
 			100*(cur.serverCPU-start.serverCPU).Seconds()/wall, 100*(cur.benchCPU-start.benchCPU).Seconds()/wall)
 	}
 	return nil
@@ -387,3 +390,31 @@ func closeAll(runs []*roomRun) {
 }
 
 func cores() float64 { return float64(runtime.NumCPU()) }
+
+// noteFailures records sessions the server ended during the step and
+// publishers whose sending failed: either explains missing packets.
+func (r *stepResult) noteFailures(runs []*roomRun) {
+	ended := map[string]int{}
+	failedPubs := 0
+	var firstErr error
+	for _, run := range runs {
+		for _, p := range run.all() {
+			if reason := p.endedBy(); reason != "" {
+				ended[reason]++
+			}
+			if p.pub != nil {
+				if err := p.pub.failed.Load(); err != nil {
+					failedPubs++
+					firstErr = *err
+				}
+			}
+		}
+	}
+	if len(ended) > 0 {
+		r.EndedByServer = ended
+		r.Notes = append(r.Notes, fmt.Sprintf("the server ended sessions during the step: %v", ended))
+	}
+	if failedPubs > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d publishers stopped on a write error, e.g. %v", failedPubs, firstErr))
+	}
+}

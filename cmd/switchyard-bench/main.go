@@ -53,7 +53,7 @@ func (s settings) stepTimeout(n int) time.Duration {
 
 // readyTimeout bounds the wait for every stream's first packet.
 func (s settings) readyTimeout(n int) time.Duration {
-	return 20*time.Second + time.Duration(n*max(s.roomSize, 1))*200*time.Millisecond
+	return 20*time.Second + time.Duration(n*max(s.roomSize, 1))*50*time.Millisecond
 }
 
 func parseSettings(args []string, stderr io.Writer) (settings, error) {

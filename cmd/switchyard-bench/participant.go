@@ -130,6 +130,7 @@ type publisher struct {
 	audioSeq atomic.Uint32 // next trailer sequence per track
 	videoSeq atomic.Uint32
 	sent     atomic.Uint64
+	failed   atomic.Pointer[error] // the write error that stopped a sender
 	done     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -187,6 +188,7 @@ func (pub *publisher) sendAudio(ctx context.Context) {
 		pkt.Timestamp = seq * 960
 		putTrailer(pkt.Payload, seq, nowNanos())
 		if err := pub.tracks.Audio.WriteRTP(&pkt); err != nil {
+			pub.failed.Store(&err)
 			return
 		}
 		pub.audioSeq.Store(seq + 1)
@@ -232,6 +234,7 @@ func (pub *publisher) sendVideo(ctx context.Context) {
 			pkt.Payload = buf[:n]
 			putTrailer(pkt.Payload, seq, nowNanos())
 			if err := pub.tracks.Video.WriteRTP(&pkt); err != nil {
+				pub.failed.Store(&err)
 				return
 			}
 			pub.videoSeq.Store(seq + 1)
@@ -243,4 +246,18 @@ func (pub *publisher) sendVideo(ctx context.Context) {
 // leave sends the protocol's leave message.
 func (p *participant) leave() error {
 	return p.client.Send(signal.Leave{Type: signal.TypeLeave})
+}
+
+// endedBy returns the reason of a "left" the server sent this participant
+// (its session ended without the bench asking), or "".
+func (p *participant) endedBy() string {
+	for _, m := range p.client.Messages() {
+		if m.Type == signal.TypeLeft {
+			var left signal.Left
+			if m.Decode(&left) == nil {
+				return left.Reason
+			}
+		}
+	}
+	return ""
 }

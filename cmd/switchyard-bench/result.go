@@ -48,6 +48,9 @@ type stepResult struct {
 	Goroutines          float64 `json:"server_goroutines"`
 	GoroutinesPerSubscr float64 `json:"server_goroutines_per_subscriber"`
 
+	EndedByServer  map[string]int `json:"sessions_ended_by_server,omitempty"` // by reason
+	ServerReceived float64        `json:"server_received_packets"`
+
 	Profile string   `json:"cpu_profile,omitempty"`
 	Notes   []string `json:"notes,omitempty"`
 
@@ -67,6 +70,7 @@ func (r *stepResult) fill(s settings, base, start, end snapshot, lat, joins *his
 	r.Cores = int(cores())
 	r.ForwardedPackets = end.metrics.forwarded - start.metrics.forwarded
 	r.ServerDropped = end.metrics.dropped - start.metrics.dropped
+	r.ServerReceived = end.metrics.received - start.metrics.received
 	r.ForwardedPPS = r.ForwardedPackets / wall
 	r.ServerCPUSeconds = (end.serverCPU - start.serverCPU).Seconds()
 	r.ServerCPUCores = r.ServerCPUSeconds / wall
