@@ -37,9 +37,10 @@ func childConfig() config.Config {
 }
 
 // runChild serves until its stdin closes. It prints "listening ADDR" once
-// ready and obeys two commands on stdin, so a profile covers only the
-// measurement window: "profile-start FILE" and "profile-stop". pprof stays
-// out of the production server's routes this way.
+// ready and obeys commands on stdin: "profile-start FILE" and
+// "profile-stop", so a CPU profile covers only the measurement window, and
+// "goroutines FILE" for a goroutine dump. pprof stays out of the
+// production server's routes this way.
 func runChild() error {
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
 		zapcore.Lock(os.Stderr), zapcore.ErrorLevel))
@@ -78,6 +79,15 @@ func runChild() error {
 				continue
 			}
 			profile = f
+		case "goroutines":
+			f, err := os.Create(arg)
+			if err == nil {
+				err = errors.Join(pprof.Lookup("goroutine").WriteTo(f, 1), f.Close())
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "goroutines:", err)
+			}
+			fmt.Println("goroutines-written")
 		case "profile-stop":
 			if err := stopProfile(); err != nil {
 				fmt.Fprintln(os.Stderr, "profile:", err)
@@ -153,8 +163,16 @@ func (c *serverChild) send(cmd string) error {
 
 // stopProfile asks the child to finish its CPU profile and waits until the
 // file is written.
-func (c *serverChild) stopProfile() error {
-	if err := c.send("profile-stop"); err != nil {
+func (c *serverChild) stopProfile() error { return c.command("profile-stop", "profile-stopped") }
+
+// dumpGoroutines writes the child's goroutine stacks to path.
+func (c *serverChild) dumpGoroutines(path string) error {
+	return c.command("goroutines "+path, "goroutines-written")
+}
+
+// command sends cmd and waits, bounded, for the child's reply line.
+func (c *serverChild) command(cmd, reply string) error {
+	if err := c.send(cmd); err != nil {
 		return err
 	}
 	timeout := time.After(10 * time.Second)
@@ -162,13 +180,13 @@ func (c *serverChild) stopProfile() error {
 		select {
 		case line, ok := <-c.lines:
 			if !ok {
-				return fmt.Errorf("server child exited before finishing the profile")
+				return fmt.Errorf("server child exited before answering %q", cmd)
 			}
-			if line == "profile-stopped" {
+			if line == reply {
 				return nil
 			}
 		case <-timeout:
-			return fmt.Errorf("server child did not finish the profile within 10s")
+			return fmt.Errorf("server child did not answer %q within 10s", cmd)
 		}
 	}
 }

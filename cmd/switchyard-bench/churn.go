@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -164,6 +165,15 @@ func runChurn(ctx context.Context, s settings, prog *progress) (res churnResult,
 	w := newWatcher(ctx, wp)
 	defer func() { cancel(); <-w.done }()
 
+	// The baseline is taken once the watcher receives media, so the two
+	// steady members' peer connections are all set up in it.
+	room := &roomRun{publishers: []*participant{pub}, listeners: []*participant{wp}, plan: roomPlan{listeners: 1}}
+	if missing := waitReady(ctx, s, []*roomRun{room}, prog, 1); missing > 0 {
+		return res, fmt.Errorf("the watcher got no media from the publisher")
+	}
+	if err := sleepCtx(ctx, s.settle); err != nil {
+		return res, err
+	}
 	base := tgt.snapshot()
 	if base.err != nil {
 		return res, base.err
@@ -206,6 +216,12 @@ func runChurn(ctx context.Context, s settings, prog *progress) (res churnResult,
 		}
 	}
 	res.summarize(s, outcomes, base, after)
+	if res.GoroutinesAfter > res.GoroutinesBase && tgt.child != nil {
+		dump := fmt.Sprintf("%s/switchyard-bench-goroutines-%d.txt", os.TempDir(), tgt.child.pid())
+		if err := tgt.child.dumpGoroutines(dump); err == nil {
+			res.Notes = append(res.Notes, "server goroutine dump: "+dump)
+		}
+	}
 	return res, nil
 }
 
