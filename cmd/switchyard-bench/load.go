@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,7 +128,8 @@ func runStep(ctx context.Context, s settings, n int, prog *progress) (res stepRe
 	}
 
 	if missing := waitReady(ctx, s, runs, prog, n); missing > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("%d expected streams never arrived before the window (counted as lost)", missing))
+		res.Notes = append(res.Notes, fmt.Sprintf("%d expected streams never arrived before the window (counted as lost): %s",
+			missing, describeMissing(runs, s.media)))
 	}
 	// Let the join burst (DTLS handshakes, keyframe requests) settle.
 	if err := sleepCtx(ctx, s.settle); err != nil {
@@ -417,4 +419,38 @@ func (r *stepResult) noteFailures(runs []*roomRun) {
 	if failedPubs > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d publishers stopped on a write error, e.g. %v", failedPubs, firstErr))
 	}
+}
+
+// describeMissing says, for streams that never arrived, whether the
+// server had offered them on the subscriber's PC at all, to tell a
+// signaling problem from a media one.
+func describeMissing(runs []*roomRun, m mediaSettings) string {
+	offered, notOffered := map[string]int{}, map[string]int{}
+	for _, r := range runs {
+		for _, p := range r.receivers() {
+			sdp := p.client.SubscribeSDP()
+			for _, k := range r.expected(p, m) {
+				if p.hasReceived(k) {
+					continue
+				}
+				if sdpOffers(sdp, k) {
+					offered[k.kind]++
+				} else {
+					notOffered[k.kind]++
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("offered on the subscribe PC but no packet %v; never offered %v", offered, notOffered)
+}
+
+// sdpOffers reports whether an SDP has a media section of k's kind whose
+// msid names k's publisher.
+func sdpOffers(sdp string, k streamKey) bool {
+	for _, section := range strings.Split(sdp, "\nm=")[1:] {
+		if strings.HasPrefix(section, k.kind) && strings.Contains(section, "a=msid:"+k.publisher+" ") {
+			return true
+		}
+	}
+	return false
 }

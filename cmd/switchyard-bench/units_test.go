@@ -92,3 +92,20 @@ func TestParseSettingsReportsEveryProblem(t *testing.T) {
 		t.Errorf("defaults: %+v, %v", s, err)
 	}
 }
+
+func TestSDPOffersFindsThePublishersSection(t *testing.T) {
+	sdp := "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=msid:p_ann t_1\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=msid:p_bob t_2\r\n"
+	for _, tc := range []struct {
+		k    streamKey
+		want bool
+	}{
+		{streamKey{"p_ann", "audio"}, true},
+		{streamKey{"p_ann", "video"}, false},
+		{streamKey{"p_bob", "video"}, true},
+		{streamKey{"p_an", "audio"}, false},
+	} {
+		if got := sdpOffers(sdp, tc.k); got != tc.want {
+			t.Errorf("%v: %v, want %v", tc.k, got, tc.want)
+		}
+	}
+}
