@@ -114,11 +114,11 @@ func writePlot(path string, steps []stepResult) error {
 		for j := 1; j < len(xs); j++ {
 			lat.line(max(xs[j-1], lat.xmin), ys[j-1], max(xs[j], lat.xmin), ys[j], c)
 		}
-		label(img, lat.x0+lat.w-90, lat.y0-lat.h+20+15*i, c, fmt.Sprintf("N=%d", s.N))
+		label(img, lat.x0+lat.w-60, lat.y0-60+15*i, c, fmt.Sprintf("N=%d", s.N))
 	}
 
 	// Right: forwarded packets per server CPU-second against N.
-	pps := &panel{img: img, x0: margin + panelW + 110, y0: plotH - margin, w: panelW - 40, h: plotH - 2*margin - 20, ymin: 0}
+	pps := &panel{img: img, x0: margin + panelW + 110, y0: plotH - margin, w: panelW - 110, h: plotH - 2*margin - 20, ymin: 0}
 	pps.xmin, pps.xmax = float64(steps[0].N), float64(steps[0].N)
 	for _, s := range steps {
 		pps.xmin = min(pps.xmin, float64(s.N))
