@@ -426,22 +426,51 @@ func (r *stepResult) noteFailures(runs []*roomRun) {
 // signaling problem from a media one.
 func describeMissing(runs []*roomRun, m mediaSettings) string {
 	offered, notOffered := map[string]int{}, map[string]int{}
+	var clues []string
 	for _, r := range runs {
 		for _, p := range r.receivers() {
 			sdp := p.client.SubscribeSDP()
+			missing := false
 			for _, k := range r.expected(p, m) {
 				if p.hasReceived(k) {
 					continue
 				}
+				missing = true
 				if sdpOffers(sdp, k) {
 					offered[k.kind]++
 				} else {
 					notOffered[k.kind]++
 				}
 			}
+			if missing && len(clues) < 3 {
+				clues = append(clues, signalingClue(p))
+			}
 		}
 	}
-	return fmt.Sprintf("offered on the subscribe PC but no packet %v; never offered %v", offered, notOffered)
+	return fmt.Sprintf("offered on the subscribe PC but no packet %v; never offered %v; e.g. %s",
+		offered, notOffered, strings.Join(clues, "; "))
+}
+
+// signalingClue summarises what one participant was told: how many
+// messages of each type, and the first error its client hit.
+func signalingClue(p *participant) string {
+	counts := map[string]int{}
+	firstErr := ""
+	for _, msg := range p.client.Messages() {
+		key := msg.Type
+		if msg.Type == "offer" || msg.Type == "answer" || msg.Type == "candidate" {
+			var sdp struct {
+				PC string `json:"pc"`
+			}
+			_ = msg.Decode(&sdp)
+			key += "/" + sdp.PC
+		}
+		counts[key]++
+		if (msg.Type == "client-error" || msg.Type == "error") && firstErr == "" {
+			firstErr = string(msg.Raw)
+		}
+	}
+	return fmt.Sprintf("%s got %v first error %s", p.id, counts, firstErr)
 }
 
 // sdpOffers reports whether an SDP has a media section of k's kind whose
