@@ -213,6 +213,7 @@ func runStep(ctx context.Context, s settings, n int, prog *progress) (res stepRe
 	}
 	res.fill(s, base, start, end, &lat, &joins)
 	res.noteFailures(runs)
+	res.noteLeaves(base, end)
 	return res, nil
 }
 
@@ -452,7 +453,8 @@ func describeMissing(runs []*roomRun, m mediaSettings) string {
 }
 
 // signalingClue summarises what one participant was told: how many
-// messages of each type, and the first error its client hit.
+// messages of each type, and the first error its client hit (or how its
+// socket closed).
 func signalingClue(p *participant) string {
 	counts := map[string]int{}
 	firstErr := ""
@@ -466,7 +468,7 @@ func signalingClue(p *participant) string {
 			key += "/" + sdp.PC
 		}
 		counts[key]++
-		if (msg.Type == "client-error" || msg.Type == "error") && firstErr == "" {
+		if (msg.Type == "client-error" || msg.Type == "error" || msg.Type == "socket-closed") && firstErr == "" {
 			firstErr = string(msg.Raw)
 		}
 	}
@@ -482,4 +484,20 @@ func sdpOffers(sdp string, k streamKey) bool {
 		}
 	}
 	return false
+}
+
+// noteLeaves records participants the server saw leave between the
+// baseline and the end of the window; the bench makes nobody leave then,
+// so any leave there is the server's (or the starved client's) doing.
+func (r *stepResult) noteLeaves(base, end snapshot) {
+	left := map[string]int{}
+	for reason, n := range end.metrics.leaves {
+		if d := int(n - base.metrics.leaves[reason]); d > 0 {
+			left[reason] = d
+		}
+	}
+	if len(left) > 0 {
+		r.ServerLeaves = left
+		r.Notes = append(r.Notes, fmt.Sprintf("participants left during the step, by the server's reason: %v", left))
+	}
 }

@@ -59,7 +59,10 @@ func machineCPU() (busy, total uint64) {
 type serverMetrics struct {
 	forwarded, received, dropped float64
 	goroutines, rss, cpuSeconds  float64
+	leaves                       map[string]float64 // switchyard_leaves_total by reason
 }
+
+const leavesPrefix = `switchyard_leaves_total{reason="`
 
 var metricNames = map[string]func(*serverMetrics) *float64{
 	"switchyard_rtp_packets_forwarded_total": func(m *serverMetrics) *float64 { return &m.forwarded },
@@ -91,6 +94,12 @@ func scrape(url string) (serverMetrics, error) {
 		}
 		if field, known := metricNames[name]; known {
 			*field(&m), _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
+		}
+		if reason, ok := strings.CutPrefix(name, leavesPrefix); ok {
+			if m.leaves == nil {
+				m.leaves = map[string]float64{}
+			}
+			m.leaves[strings.TrimSuffix(reason, `"}`)], _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
 		}
 	}
 	return m, s.Err()

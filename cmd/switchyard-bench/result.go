@@ -48,7 +48,8 @@ type stepResult struct {
 	Goroutines          float64 `json:"server_goroutines"`
 	GoroutinesPerSubscr float64 `json:"server_goroutines_per_subscriber"`
 
-	EndedByServer  map[string]int `json:"sessions_ended_by_server,omitempty"` // by reason
+	EndedByServer  map[string]int `json:"sessions_ended_by_server,omitempty"`  // by reason
+	ServerLeaves   map[string]int `json:"server_leaves_during_step,omitempty"` // from switchyard_leaves_total
 	ServerReceived float64        `json:"server_received_packets"`
 
 	Profile string   `json:"cpu_profile,omitempty"`

@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +109,19 @@ func TestSDPOffersFindsThePublishersSection(t *testing.T) {
 		if got := sdpOffers(sdp, tc.k); got != tc.want {
 			t.Errorf("%v: %v, want %v", tc.k, got, tc.want)
 		}
+	}
+}
+
+func TestScrapeReadsLeavesByReason(t *testing.T) {
+	body := "# HELP x\ngo_goroutines 42\nswitchyard_leaves_total{reason=\"ping-timeout\"} 3\n" +
+		"switchyard_leaves_total{reason=\"leave\"} 0\nswitchyard_rtp_packets_forwarded_total 1.5e+06\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, body) }))
+	defer srv.Close()
+	m, err := scrape(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.goroutines != 42 || m.forwarded != 1.5e6 || m.leaves["ping-timeout"] != 3 || len(m.leaves) != 2 {
+		t.Errorf("scraped %+v", m)
 	}
 }
