@@ -51,6 +51,9 @@ type Client struct {
 
 	frozen atomic.Bool // pings go unanswered while set
 
+	// raw, when set, takes every received RTP packet instead of Packets.
+	raw atomic.Pointer[RawHandler]
+
 	// Packets receives every RTP payload; when full, packets are dropped.
 	Packets chan Packet
 

@@ -139,10 +139,29 @@ func (c *Client) answerSubscribe(m Message) error {
 	return c.Send(signal.SDP{Type: signal.TypeAnswer, PC: signal.PCSubscribe, SDP: answer.SDP})
 }
 
+// RawHandler gets each received RTP packet, undecoded, on the track's own
+// goroutine; pkt is reused after it returns.
+type RawHandler func(track *webrtc.TrackRemote, pkt []byte)
+
+// OnRawPacket routes received packets to h instead of Packets, skipping
+// the per-packet decode and copy, so a load generator costs little per
+// packet. Set it before joining.
+func (c *Client) OnRawPacket(h RawHandler) { c.raw.Store(&h) }
+
 // receive copies every packet of a remote track into Packets.
 func (c *Client) receive(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	c.wg.Add(1)
 	defer c.wg.Done()
+	if h := c.raw.Load(); h != nil {
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := track.Read(buf)
+			if err != nil {
+				return
+			}
+			(*h)(track, buf[:n])
+		}
+	}
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
