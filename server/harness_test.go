@@ -72,6 +72,9 @@ func testConfig() config.Config {
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.ICE.Interfaces = []string{"lo"}
+	// Tests run in parallel: one UDP mux each, on a port the OS picks.
+	cfg.ICE.UDPListen = "127.0.0.1:0"
+	cfg.ICE.TCPListen = ""
 	cfg.ICE.UDP4Only = true
 	cfg.SessionLog.Path = ""
 	return cfg

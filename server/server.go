@@ -13,12 +13,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/config"
 	"github.com/switchyard-sfu/switchyard/metrics"
 	"github.com/switchyard-sfu/switchyard/room"
 	"github.com/switchyard-sfu/switchyard/sessionlog"
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"github.com/switchyard-sfu/switchyard/signal"
+	"github.com/switchyard-sfu/switchyard/turnserver"
 	"go.uber.org/zap"
 )
 
@@ -35,6 +37,8 @@ type Server struct {
 	metrics  *metrics.Metrics
 	sessions *sessionlog.Log // nil when the session log is off
 	closeLog sync.Once
+	turn     *turnserver.Server // nil when turn.enabled is false
+	closeNet sync.Once
 }
 
 // Options are the parts of a server that do not come from the config file.
@@ -50,17 +54,16 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	engine, err := sfu.NewEngine(sfu.EngineConfig{
-		PortMin:     cfg.ICE.PortMin,
-		PortMax:     cfg.ICE.PortMax,
-		PublicIPs:   cfg.ICE.PublicIPs,
-		STUNServers: cfg.ICE.STUNServers,
-		Interfaces:  cfg.ICE.Interfaces,
-		Loopback:    cfg.ICE.Loopback,
-		UDP4Only:    cfg.ICE.UDP4Only,
-	})
+	engine, publicIPs, err := newEngine(cfg.ICE, log.Named("ice"))
 	if err != nil {
 		return nil, fmt.Errorf("media engine: %w", err)
+	}
+	s := &Server{engine: engine}
+	if cfg.TURN.Enabled {
+		if s.turn, err = startTURN(cfg, publicIPs, log); err != nil {
+			_ = s.closeNetwork()
+			return nil, err
+		}
 	}
 	var obs observers
 	var sessions *sessionlog.Log
@@ -68,6 +71,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		var recovery sessionlog.Recovery
 		sessions, recovery, err = sessionlog.Open(cfg.SessionLog.Path, time.Now)
 		if err != nil {
+			_ = s.closeNetwork()
 			return nil, fmt.Errorf("session log: %w", err)
 		}
 		log.Info("session log opened", zap.String("path", cfg.SessionLog.Path), zap.Int("records", recovery.Records),
@@ -85,22 +89,15 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		MaxParticipants: cfg.Room.MaxParticipants,
 		Observer:        obs,
 		Log:             log.Named("room"),
+		ICEServers:      func(id string) []webrtc.ICEServer { return s.ICEServersFor(id, time.Time{}) },
 	})
-	s := &Server{
-		cfg:      cfg,
-		log:      log,
-		engine:   engine,
-		rooms:    rooms,
-		version:  opts.Version,
-		sessions: sessions,
-		metrics:  stats,
-		signal: signal.NewHandler(rooms, signal.Options{
-			PingInterval:   cfg.Signaling.PingInterval,
-			PingTimeout:    cfg.Signaling.PingTimeout,
-			MaxMessageSize: cfg.Signaling.MaxMessageSize,
-			AllowedOrigins: cfg.Signaling.AllowedOrigins,
-		}, log.Named("signal")),
-	}
+	s.cfg, s.log, s.rooms, s.version, s.sessions, s.metrics = cfg, log, rooms, opts.Version, sessions, stats
+	s.signal = signal.NewHandler(rooms, signal.Options{
+		PingInterval:   cfg.Signaling.PingInterval,
+		PingTimeout:    cfg.Signaling.PingTimeout,
+		MaxMessageSize: cfg.Signaling.MaxMessageSize,
+		AllowedOrigins: cfg.Signaling.AllowedOrigins,
+	}, log.Named("signal"))
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -146,6 +143,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.signal.Shutdown(ctx),
 		s.http.Shutdown(ctx),
 	}
+	// Peer connections are closed by now, so their sockets can go.
+	errs = append(errs, s.closeNetwork())
 	if s.sessions != nil {
 		// Every leave has been recorded by now: rooms.Shutdown made them.
 		s.closeLog.Do(func() { errs = append(errs, s.sessions.Close()) })
