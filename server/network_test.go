@@ -1,0 +1,278 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/internal/testclient"
+	"github.com/switchyard-sfu/switchyard/signal"
+)
+
+// networkWait bounds the network tests, which set up dozens of peer
+// connections on a shared machine.
+const networkWait = 90 * time.Second
+
+// participant is one joined, publishing test client.
+type participant struct {
+	c  *testclient.Client
+	id string
+}
+
+// joinAndPublish joins roomName with api and starts sending media every
+// interval until the test ends.
+func (h *harness) joinAndPublish(ctx context.Context, api *webrtc.API, roomName, name string, interval time.Duration, before func(*testclient.Client)) participant {
+	h.t.Helper()
+	c, err := testclient.Dial(ctx, api, h.url)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(c.Close)
+	j, err := c.Join(ctx, roomName, name)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if before != nil {
+		before(c)
+	}
+	tracks, err := c.Publish(ctx, j.ParticipantID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	sendCtx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for seq := 0; ; seq++ {
+			select {
+			case <-sendCtx.Done():
+				return
+			case <-tick.C:
+			}
+			hdr := rtp.Header{Version: 2, SequenceNumber: uint16(seq), Timestamp: uint32(seq * 960), Marker: true}
+			_ = tracks.Audio.WriteRTP(&rtp.Packet{Header: hdr, Payload: payloadFor(j.ParticipantID, "audio", seq)})
+			_ = tracks.Video.WriteRTP(&rtp.Packet{Header: hdr, Payload: payloadFor(j.ParticipantID, "video", seq)})
+		}
+	}()
+	h.t.Cleanup(func() { stop(); wg.Wait() })
+	return participant{c: c, id: j.ParticipantID}
+}
+
+// serverCandidates returns the candidates the server sent c, as
+// "protocol address port typ".
+func serverCandidates(t *testing.T, c *testclient.Client) []string {
+	t.Helper()
+	var out []string
+	for _, m := range c.Messages() {
+		if m.Type != signal.TypeCandidate {
+			continue
+		}
+		var msg signal.Candidate
+		if err := m.Decode(&msg); err != nil {
+			t.Fatal(err)
+		}
+		if msg.Candidate == nil {
+			continue
+		}
+		// candidate:<foundation> <component> <protocol> <priority> <address> <port> typ <type> ...
+		f := strings.Fields(msg.Candidate.Candidate)
+		if len(f) < 8 {
+			t.Fatalf("malformed candidate %q", msg.Candidate.Candidate)
+		}
+		out = append(out, strings.ToLower(f[2])+" "+f[4]+" "+f[5]+" "+f[7])
+	}
+	return out
+}
+
+func portOf(t *testing.T, addr net.Addr) int {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
+// waitSelected waits until c has a selected pair on both its peer
+// connections; a pair is chosen before media flows, so after media has
+// been received this returns at once.
+func waitSelected(ctx context.Context, t *testing.T, name string, c *testclient.Client) []*webrtc.ICECandidatePair {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if pairs := c.SelectedPairs(); len(pairs) == 2 {
+			return pairs
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: no selected candidate pair on both peer connections", name)
+		case <-tick.C:
+		}
+	}
+}
+
+func TestTwentyParticipantsShareOneUDPPort(t *testing.T) {
+	const n = 20
+	h := startServer(t, testConfig())
+	addrs := h.srv.Engine().UDPAddrs()
+	if len(addrs) != 1 {
+		t.Fatalf("UDP mux listens on %v, want one address", addrs)
+	}
+	muxPort := portOf(t, addrs[0])
+	ctx, cancel := context.WithTimeout(context.Background(), networkWait)
+	defer cancel()
+
+	var ps []participant
+	var ids []string
+	for i := range n {
+		// 10 packets per second per track keeps 20×19 streams light
+		// enough for a loaded CI machine.
+		p := h.joinAndPublish(ctx, h.api, "big", fmt.Sprintf("p%02d", i), 100*time.Millisecond, nil)
+		t.Logf("%s joined and publishing", p.id)
+		ps = append(ps, p)
+		ids = append(ids, p.id)
+	}
+	for _, p := range ps {
+		var others []string
+		for _, id := range ids {
+			if id != p.id {
+				others = append(others, id)
+			}
+		}
+		if !collectOK(ctx, p.c, others) {
+			for _, m := range p.c.Messages() {
+				if m.Type != signal.TypeCandidate {
+					t.Logf("%s msg %s %.300s", p.id, m.Type, m.Raw)
+				}
+			}
+			t.Fatalf("%s missed", p.id)
+		}
+	}
+	want := fmt.Sprintf("udp 127.0.0.1 %d host", muxPort)
+	for _, p := range ps {
+		cands := serverCandidates(t, p.c)
+		if len(cands) == 0 {
+			t.Fatalf("%s: the server sent no candidates", p.id)
+		}
+		for _, c := range cands {
+			if c != want {
+				t.Fatalf("%s: server candidate %q, want every one to be %q", p.id, c, want)
+			}
+		}
+		for _, pair := range waitSelected(ctx, t, p.id, p.c) {
+			if pair.Remote.Port != uint16(muxPort) || pair.Remote.Protocol != webrtc.ICEProtocolUDP {
+				t.Fatalf("%s: selected pair uses server %s:%d/%s, want UDP port %d", p.id, pair.Remote.Address, pair.Remote.Port, pair.Remote.Protocol, muxPort)
+			}
+		}
+	}
+}
+
+func TestClientWithoutUDPGetsMediaOverICETCP(t *testing.T) {
+	cfg := testConfig()
+	cfg.ICE.TCPListen = "127.0.0.1:0"
+	h := startServer(t, cfg)
+	tcpPort := portOf(t, h.srv.Engine().TCPAddr())
+	ctx, cancel := context.WithTimeout(context.Background(), networkWait)
+	defer cancel()
+	tcpOnly, err := testclient.NewAPIFor(webrtc.NetworkTypeTCP4)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	a := h.joinAndPublish(ctx, h.api, "main", "udp", 10*time.Millisecond, nil)
+	b := h.joinAndPublish(ctx, tcpOnly, "main", "tcp", 10*time.Millisecond, nil)
+	collect(ctx, t, b.id, b.c, atLeast(20, a.id))
+	collect(ctx, t, a.id, a.c, atLeast(20, b.id))
+
+	for _, pair := range waitSelected(ctx, t, "tcp client", b.c) {
+		if pair.Local.Protocol != webrtc.ICEProtocolTCP || pair.Remote.Protocol != webrtc.ICEProtocolTCP || pair.Remote.Port != uint16(tcpPort) {
+			t.Fatalf("TCP-only client's selected pair %s → %s, want TCP to server port %d", pair.Local, pair.Remote, tcpPort)
+		}
+	}
+	for _, c := range serverCandidates(t, b.c) {
+		if !strings.HasPrefix(c, "udp ") && c != fmt.Sprintf("tcp 127.0.0.1 %d host", tcpPort) {
+			t.Fatalf("server candidate %q: TCP candidates must all be on port %d", c, tcpPort)
+		}
+	}
+}
+
+func TestRelayOnlyClientGetsMediaThroughEmbeddedTURN(t *testing.T) {
+	cfg := testConfig()
+	cfg.TURN.Enabled = true
+	cfg.TURN.UDPListen = "127.0.0.1:0"
+	cfg.TURN.TCPListen = "127.0.0.1:0"
+	cfg.TURN.CredentialTTL = time.Hour
+	h := startServer(t, cfg)
+	turnUDP := h.srv.TURN().Addrs()[0].String()
+	ctx, cancel := context.WithTimeout(context.Background(), networkWait)
+	defer cancel()
+
+	a := h.joinAndPublish(ctx, h.api, "main", "direct", 10*time.Millisecond, nil)
+	var joined signal.Joined
+	b := h.joinAndPublish(ctx, h.api, "main", "relayed", 10*time.Millisecond, func(c *testclient.Client) {
+		c.RelayOnly()
+		m, _, err := c.WaitType(ctx, 0, signal.TypeJoined)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Decode(&joined); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// joined carried per-participant credentials for this relay.
+	if len(joined.ICEServers) != 1 {
+		t.Fatalf("joined ice_servers = %+v, want the TURN server", joined.ICEServers)
+	}
+	srv := joined.ICEServers[0]
+	if want := "turn:" + turnUDP + "?transport=udp"; srv.URLs[0] != want {
+		t.Errorf("TURN URL %q, want %q", srv.URLs[0], want)
+	}
+	expiry, id, _ := strings.Cut(srv.Username, ":")
+	if id != b.id {
+		t.Errorf("TURN username %q does not name participant %s", srv.Username, b.id)
+	}
+	if sec, err := strconv.ParseInt(expiry, 10, 64); err != nil || time.Until(time.Unix(sec, 0)) < 59*time.Minute || time.Until(time.Unix(sec, 0)) > time.Hour {
+		t.Errorf("TURN username %q: expiry should be about an hour away", srv.Username)
+	}
+	if srv.Credential == "" {
+		t.Error("no TURN credential")
+	}
+
+	collect(ctx, t, b.id, b.c, atLeast(20, a.id))
+	collect(ctx, t, a.id, a.c, atLeast(20, b.id))
+	for _, pair := range waitSelected(ctx, t, "relayed client", b.c) {
+		if pair.Local.Typ != webrtc.ICECandidateTypeRelay {
+			t.Fatalf("relay-only client's selected pair %s → %s is not relayed", pair.Local, pair.Remote)
+		}
+	}
+}
+
+func collectOK(ctx context.Context, c *testclient.Client, others []string) bool {
+	got := received{}
+	for !atLeast(3, others...)(got) {
+		select {
+		case <-ctx.Done():
+			return false
+		case p := <-c.Packets:
+			sender, kind, _, _ := parsePayload(p.Payload)
+			if got[sender] == nil {
+				got[sender] = map[string]int{}
+			}
+			got[sender][kind]++
+		}
+	}
+	return true
+}
