@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/room"
 	"github.com/switchyard-sfu/switchyard/signal"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -82,8 +83,13 @@ func testConfig() config.Config {
 
 func startServer(t *testing.T, cfg config.Config) *harness {
 	t.Helper()
+	return startServerWithLog(t, cfg, zaptest.NewLogger(t))
+}
+
+func startServerWithLog(t *testing.T, cfg config.Config, log *zap.Logger) *harness {
+	t.Helper()
 	rec := newRecorder()
-	srv, err := New(cfg, Options{Log: zaptest.NewLogger(t), Version: "test", Observer: rec})
+	srv, err := New(cfg, Options{Log: log, Version: "test", Observer: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
