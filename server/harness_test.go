@@ -88,8 +88,15 @@ func startServer(t *testing.T, cfg config.Config) *harness {
 
 func startServerWithLog(t *testing.T, cfg config.Config, log *zap.Logger) *harness {
 	t.Helper()
+	return startServerWith(t, cfg, Options{Log: log})
+}
+
+// startServerWith starts a server with opts plus the test's version and recorder.
+func startServerWith(t *testing.T, cfg config.Config, opts Options) *harness {
+	t.Helper()
 	rec := newRecorder()
-	srv, err := New(cfg, Options{Log: log, Version: "test", Observer: rec})
+	opts.Version, opts.Observer = "test", rec
+	srv, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

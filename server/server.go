@@ -46,6 +46,11 @@ type Options struct {
 	Log      *zap.Logger
 	Version  string
 	Observer room.Observer // session log and metrics; may be nil
+
+	// iceTimeout, when set, replaces the media engine's ICE disconnected
+	// and failed timeouts: tests with dozens of peer connections in one
+	// starved process must not read slowness as a dead network.
+	iceTimeout time.Duration
 }
 
 // New builds a server from a validated config; Start makes it listen.
@@ -54,7 +59,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	engine, publicIPs, err := newEngine(cfg.ICE, log.Named("ice"))
+	engine, publicIPs, err := newEngine(cfg.ICE, opts.iceTimeout, log.Named("ice"))
 	if err != nil {
 		return nil, fmt.Errorf("media engine: %w", err)
 	}
