@@ -109,7 +109,8 @@ func startServerWith(t *testing.T, cfg config.Config, opts Options) *harness {
 	}
 	h := &harness{t: t, srv: srv, api: api, url: "ws://" + srv.Addr().String() + "/v1/rtc", recorder: rec}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Bounded, but with room for a big room closing under -race.
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)

@@ -136,8 +136,15 @@ func waitSelected(ctx context.Context, t *testing.T, name string, c *testclient.
 	}
 }
 
+// TestTwentyParticipantsShareOneUDPPort runs 20 participants (40 server
+// peer connections) on the one UDP port. Under -race the same process
+// cannot keep 80 peer connections fed on a shared CI machine, so the race
+// build checks the same with 6; .ci/run also runs this test without -race.
 func TestTwentyParticipantsShareOneUDPPort(t *testing.T) {
-	const n = 20
+	n := 20
+	if raceDetector {
+		n = 6
+	}
 	cfg := testConfig()
 	// 40 peer connections on each side share this process; under the race
 	// detector on a busy machine a pong can take seconds. This test is
