@@ -6,11 +6,7 @@ import (
 )
 
 func TestValidateNetworkAndTURN(t *testing.T) {
-	tests := []struct {
-		name   string
-		modify func(*Config)
-		want   string // substring of the single problem; "" means valid
-	}{
+	runValidateCases(t, []validateCase{
 		{"udp mux off", func(c *Config) { c.ICE.UDPListen = "" }, ""},
 		{"udp mux loopback any port", func(c *Config) { c.ICE.UDPListen = "127.0.0.1:0" }, ""},
 		{"udp mux IPv6", func(c *Config) { c.ICE.UDPListen = "[::1]:7882" }, ""},
@@ -44,19 +40,5 @@ func TestValidateNetworkAndTURN(t *testing.T) {
 		{"turn relay ip unspecified", func(c *Config) { c.TURN.RelayIP = "0.0.0.0" }, `turn.relay_ip: "0.0.0.0" is not a local IP address`},
 		{"turn relay ip name", func(c *Config) { c.TURN.RelayIP = "host" }, `turn.relay_ip: "host"`},
 		{"turn ttl short", func(c *Config) { c.TURN.CredentialTTL = 30 * time.Second }, `turn.credential_ttl: 30s must be at least 1m`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := Default()
-			tt.modify(&c)
-			err := c.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			wantProblems(t, err, tt.want)
-		})
-	}
+	})
 }

@@ -116,6 +116,18 @@ func TestValidate(t *testing.T) {
 		// session log
 		{"session log disabled", func(c *Config) { c.SessionLog.Path = "" }, ""},
 	}
+	runValidateCases(t, tests)
+}
+
+// validateCase changes Default() and names the single problem expected.
+type validateCase = struct {
+	name   string
+	modify func(*Config)
+	want   string // substring of the single problem; "" means valid
+}
+
+func runValidateCases(t *testing.T, tests []validateCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Default()

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/signal"
@@ -62,22 +61,7 @@ func (h *harness) joinWith(ctx context.Context, api *webrtc.API, roomName, name 
 func (h *harness) send(p participant, tracks testclient.Tracks, interval time.Duration) {
 	sendCtx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for seq := 0; ; seq++ {
-			select {
-			case <-sendCtx.Done():
-				return
-			case <-tick.C:
-			}
-			hdr := rtp.Header{Version: 2, SequenceNumber: uint16(seq), Timestamp: uint32(seq * 960), Marker: true}
-			_ = tracks.Audio.WriteRTP(&rtp.Packet{Header: hdr, Payload: payloadFor(p.id, "audio", seq)})
-			_ = tracks.Video.WriteRTP(&rtp.Packet{Header: hdr, Payload: payloadFor(p.id, "video", seq)})
-		}
-	}()
+	sendMediaEvery(sendCtx, &wg, p.id, tracks, interval)
 	h.t.Cleanup(func() { stop(); wg.Wait() })
 }
 
