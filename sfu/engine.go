@@ -60,7 +60,7 @@ type Engine struct {
 	api        *webrtc.API
 	iceServers []webrtc.ICEServer
 	stats      counters
-	net        *listeners
+	sockets    *listeners
 	closeOnce  sync.Once
 }
 
@@ -125,7 +125,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	return &Engine{
 		api:        webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry), webrtc.WithSettingEngine(settings)),
 		iceServers: servers,
-		net:        ln,
+		sockets:    ln,
 	}, nil
 }
 

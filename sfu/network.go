@@ -156,23 +156,23 @@ func (l *listeners) close() error {
 
 // UDPAddrs are the local addresses of the ICE UDP mux; none without one.
 func (e *Engine) UDPAddrs() []net.Addr {
-	if e.net.udp == nil {
+	if e.sockets.udp == nil {
 		return nil
 	}
-	return e.net.udp.GetListenAddresses()
+	return e.sockets.udp.GetListenAddresses()
 }
 
 // TCPAddr is the ICE-TCP listener's address, or nil when ICE-TCP is off.
 func (e *Engine) TCPAddr() net.Addr {
-	if e.net.tcpLn == nil {
+	if e.sockets.tcpLn == nil {
 		return nil
 	}
-	return e.net.tcpLn.Addr()
+	return e.sockets.tcpLn.Addr()
 }
 
 // Close releases the engine's listeners. Close peer connections first.
 func (e *Engine) Close() error {
 	var err error
-	e.closeOnce.Do(func() { err = e.net.close() })
+	e.closeOnce.Do(func() { err = e.sockets.close() })
 	return err
 }
