@@ -1,7 +1,7 @@
 # Switchyard container image.
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always) -t switchyard .
-#   docker run --rm -p 7880:7880 -p 50000-50100:50000-50100/udp \
+#   docker run --rm -p 7880:7880 -p 7881:7881 -p 7882:7882/udp \
 #     -e SWITCHYARD_ICE_PUBLIC_IPS=203.0.113.7 -v switchyard-data:/var/lib/switchyard switchyard
 #
 # Settings come from /etc/switchyard/switchyard.yaml (every key at its
@@ -31,10 +31,9 @@ WORKDIR /var/lib/switchyard
 USER 65532:65532
 # Keep sessions.jsonl across container restarts.
 VOLUME /var/lib/switchyard
-# The ICE port range must match the published UDP ports.
-ENV SWITCHYARD_SESSION_LOG_PATH=/var/lib/switchyard/sessions.jsonl \
-    SWITCHYARD_ICE_PORT_MIN=50000 \
-    SWITCHYARD_ICE_PORT_MAX=50100
-EXPOSE 7880/tcp 50000-50100/udp
+ENV SWITCHYARD_SESSION_LOG_PATH=/var/lib/switchyard/sessions.jsonl
+# HTTP and signaling; ICE-TCP; all ICE UDP (one port, ice.udp_listen);
+# TURN over TCP and UDP, used only when turn.enabled is true.
+EXPOSE 7880/tcp 7881/tcp 7882/udp 3478/tcp 3478/udp
 ENTRYPOINT ["/usr/local/bin/switchyard"]
 CMD ["--config", "/etc/switchyard/switchyard.yaml"]

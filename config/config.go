@@ -10,6 +10,7 @@ import "time"
 type Config struct {
 	Listen     string           `yaml:"listen"`
 	ICE        ICEConfig        `yaml:"ice"`
+	TURN       TURNConfig       `yaml:"turn"`
 	Signaling  SignalingConfig  `yaml:"signaling"`
 	Room       RoomConfig       `yaml:"room"`
 	Log        LogConfig        `yaml:"log"`
@@ -20,19 +21,55 @@ type Config struct {
 
 // ICEConfig is what the media engine needs to gather and filter candidates.
 type ICEConfig struct {
-	// PortMin/PortMax bound the UDP ports used for ICE; 0/0 lets the OS choose.
+	// UDPListen is host:port of the one UDP socket all ICE media shares;
+	// empty host = that port on every allowed address; "" turns the mux off.
+	UDPListen string `yaml:"udp_listen"`
+	// PortMin/PortMax bound the per-connection UDP ports when udp_listen is
+	// ""; 0/0 lets the OS choose.
 	PortMin uint16 `yaml:"port_min"`
 	PortMax uint16 `yaml:"port_max"`
+	// TCPListen is host:port of the ICE-TCP fallback; "" disables it.
+	TCPListen string `yaml:"tcp_listen"`
 	// PublicIPs are announced as host candidates in place of local ones (NAT 1:1).
 	PublicIPs []string `yaml:"public_ips"`
+	// DetectPublicIP asks the first usable STUN server for the public IP at
+	// startup when PublicIPs is empty.
+	DetectPublicIP bool `yaml:"detect_public_ip"`
 	// STUNServers are given to clients and used for server-reflexive gathering.
 	STUNServers []string `yaml:"stun_servers"`
 	// Interfaces, when non-empty, limits gathering to these network interfaces.
 	Interfaces []string `yaml:"interfaces"`
+	// IPs, when non-empty, limits gathering to these local addresses.
+	IPs []string `yaml:"ips"`
 	// Loopback includes 127.0.0.1 candidates; needed for same-host testing.
 	Loopback bool `yaml:"loopback"`
 	// UDP4Only skips IPv6 candidates.
 	UDP4Only bool `yaml:"udp4_only"`
+}
+
+// TURNConfig is the embedded TURN server, for clients that cannot reach
+// the ICE ports directly. Credentials are per participant and expire.
+type TURNConfig struct {
+	Enabled bool `yaml:"enabled"`
+	// UDPListen, TCPListen and TLSListen are host:port; "" disables each.
+	UDPListen string `yaml:"udp_listen"`
+	TCPListen string `yaml:"tcp_listen"`
+	TLSListen string `yaml:"tls_listen"`
+	// CertFile and KeyFile (PEM) are required by TLSListen.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	Realm    string `yaml:"realm"`
+	// Host is put in the turn: URLs given to clients; "" uses the first
+	// public IP, else RelayIP.
+	Host string `yaml:"host"`
+	// RelayIP is the local address relayed traffic leaves from; "" picks the
+	// first address the ICE filters allow.
+	RelayIP string `yaml:"relay_ip"`
+	// Secret signs credentials (HMAC-SHA1); "" makes a random one per run.
+	Secret string `yaml:"secret"`
+	// CredentialTTL is how long credentials stay valid when no join token
+	// gives an expiry.
+	CredentialTTL time.Duration `yaml:"credential_ttl"`
 }
 
 // SignalingConfig governs the WebSocket side.
@@ -68,9 +105,18 @@ func Default() Config {
 	return Config{
 		Listen: ":7880",
 		ICE: ICEConfig{
-			PortMin:  0,
-			PortMax:  0,
-			Loopback: true,
+			UDPListen:      ":7882",
+			PortMin:        0,
+			PortMax:        0,
+			TCPListen:      ":7881",
+			DetectPublicIP: true,
+			Loopback:       true,
+		},
+		TURN: TURNConfig{
+			UDPListen:     ":3478",
+			TCPListen:     ":3478",
+			Realm:         "switchyard",
+			CredentialTTL: 12 * time.Hour,
 		},
 		Signaling: SignalingConfig{
 			PingInterval:   time.Second,

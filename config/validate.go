@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Message size bounds for signaling.max_message_size.
@@ -26,6 +27,8 @@ func (c Config) Validate() error {
 		p.add("listen: host %q in %q is not a host name or IP address", host, c.Listen)
 	}
 
+	checkListen(&p, "ice.udp_listen", c.ICE.UDPListen)
+	checkListen(&p, "ice.tcp_listen", c.ICE.TCPListen)
 	switch min, max := c.ICE.PortMin, c.ICE.PortMax; {
 	case min == 0 && max == 0:
 	case min == 0:
@@ -51,6 +54,12 @@ func (c Config) Validate() error {
 			p.add("ice.interfaces[%d]: is empty", i)
 		}
 	}
+	for i, ip := range c.ICE.IPs {
+		if net.ParseIP(ip) == nil {
+			p.add("ice.ips[%d]: %q is not an IP address", i, ip)
+		}
+	}
+	c.TURN.validate(&p)
 
 	if c.Signaling.PingInterval <= 0 {
 		p.add("signaling.ping_interval: %s must be greater than 0", c.Signaling.PingInterval)
@@ -90,6 +99,55 @@ func (c Config) Validate() error {
 	}
 
 	return p.err()
+}
+
+// checkListen reports a listen address that is not "" or [IP]:port. A
+// host name is refused: the sockets bind to addresses, and the ICE
+// candidates must name them.
+func checkListen(p *problems, key, addr string) {
+	if addr == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		p.add("%s: %q is not [IP]:port (e.g. :7882 or 127.0.0.1:7882), or \"\" to disable", key, addr)
+		return
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		p.add("%s: port %q in %q is not a number between 0 and 65535", key, port, addr)
+	}
+	if host != "" && net.ParseIP(host) == nil {
+		p.add("%s: host %q in %q must be an IP address or empty (all addresses)", key, host, addr)
+	}
+}
+
+func (t TURNConfig) validate(p *problems) {
+	checkListen(p, "turn.udp_listen", t.UDPListen)
+	checkListen(p, "turn.tcp_listen", t.TCPListen)
+	checkListen(p, "turn.tls_listen", t.TLSListen)
+	if t.TLSListen != "" && (t.CertFile == "" || t.KeyFile == "") {
+		p.add("turn.tls_listen: %q needs turn.cert_file and turn.key_file", t.TLSListen)
+	}
+	if t.TLSListen == "" && (t.CertFile != "" || t.KeyFile != "") {
+		p.add("turn.cert_file: is set but turn.tls_listen is \"\"; set the TLS address too (e.g. :5349)")
+	}
+	if t.Enabled && t.UDPListen == "" && t.TCPListen == "" && t.TLSListen == "" {
+		p.add("turn.enabled: is true but turn.udp_listen, turn.tcp_listen and turn.tls_listen are all \"\"")
+	}
+	if strings.TrimSpace(t.Realm) == "" {
+		p.add("turn.realm: must not be empty")
+	}
+	if t.Host != "" && (strings.ContainsAny(t.Host, " /:@?") && net.ParseIP(t.Host) == nil) {
+		p.add("turn.host: %q must be a host name or IP address, without port or scheme", t.Host)
+	}
+	if t.RelayIP != "" {
+		if ip := net.ParseIP(t.RelayIP); ip == nil || ip.IsUnspecified() {
+			p.add("turn.relay_ip: %q is not a local IP address", t.RelayIP)
+		}
+	}
+	if t.CredentialTTL < time.Minute {
+		p.add("turn.credential_ttl: %s must be at least 1m", t.CredentialTTL)
+	}
 }
 
 // checkICEServerURL returns what is wrong with a STUN URL (RFC 7064:

@@ -122,6 +122,18 @@ func TestValidate(t *testing.T) {
 		{"drain 30s", func(c *Config) { c.Shutdown.DrainTimeout = 30 * time.Second }, ""},
 		{"drain negative", func(c *Config) { c.Shutdown.DrainTimeout = -time.Second }, "shutdown.drain_timeout: -1s must not be negative"},
 	}
+	runValidateCases(t, tests)
+}
+
+// validateCase changes Default() and names the single problem expected.
+type validateCase = struct {
+	name   string
+	modify func(*Config)
+	want   string // substring of the single problem; "" means valid
+}
+
+func runValidateCases(t *testing.T, tests []validateCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Default()

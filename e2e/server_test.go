@@ -37,6 +37,9 @@ func startServerWith(t *testing.T, modify func(*config.Config)) *e2eServer {
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.ICE.Interfaces = []string{"lo"}
+	// Tests run in parallel: one UDP mux each, on a port the OS picks.
+	cfg.ICE.UDPListen = "127.0.0.1:0"
+	cfg.ICE.TCPListen = ""
 	cfg.ICE.UDP4Only = true
 	cfg.ICE.Loopback = true
 	cfg.SessionLog.Path = ""

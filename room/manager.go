@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/internal/ids"
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"go.uber.org/zap"
@@ -22,6 +23,10 @@ type Options struct {
 	MaxParticipants int      // per room
 	Observer        Observer // may be nil
 	Log             *zap.Logger
+	// ICEServers gives a participant the STUN/TURN servers for its
+	// "joined" (TURN credentials are per participant); nil gives the
+	// engine's STUN servers to everyone.
+	ICEServers func(participantID string, expires time.Time) []webrtc.ICEServer
 }
 
 // Manager holds every room on this server. Lock order: Manager.mu before
@@ -118,7 +123,7 @@ func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error)
 	defer r.mu.Unlock()
 
 	others := r.sortedParticipants()
-	info := JoinInfo{Room: r.name, ParticipantID: p.id, LeaveSecret: p.secret, ICEServers: m.engine.ICEServers(),
+	info := JoinInfo{Room: r.name, ParticipantID: p.id, LeaveSecret: p.secret, ICEServers: m.iceServersFor(p.id, req.Expires),
 		Identity: p.identity, Permissions: p.perms}
 	for _, o := range others {
 		info.Participants = append(info.Participants, o.info())
@@ -305,3 +310,10 @@ func (nopObserver) Left(LeaveEvent)  {}
 
 // newParticipantID is separate so ids stay recognisable in logs.
 func newParticipantID() string { return ids.New("p_") }
+
+func (m *Manager) iceServersFor(participantID string, expires time.Time) []webrtc.ICEServer {
+	if m.opts.ICEServers != nil {
+		return m.opts.ICEServers(participantID, expires)
+	}
+	return m.engine.ICEServers()
+}

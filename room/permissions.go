@@ -1,6 +1,9 @@
 package room
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // ErrPermissionDenied refuses a request the participant's join token does
 // not allow, such as a publish offer without publish permission.
@@ -25,6 +28,9 @@ type JoinRequest struct {
 	Name        string
 	Identity    string // empty when auth is off
 	Permissions Permissions
+	// Expires is when the join token expires (zero without one); TURN
+	// credentials handed out in joined last as long.
+	Expires time.Time
 }
 
 // Permissions returns what the participant may do; fixed at join.

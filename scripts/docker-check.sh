@@ -19,7 +19,8 @@
 # image: user 65532, ports, volume, env, entrypoint and cmd, file ownership,
 # that the binary is static and prints the version given as VERSION, and that
 # the server starts with the image's own ENTRYPOINT, CMD and ENV (in a private
-# network namespace, as uid 65532).
+# network namespace, as uid 65532), answers GET /healthz with 200 and holds
+# the ICE ports (UDP 7882, TCP 7881).
 #
 # Idempotent: every run rebuilds the stand-ins and the image from scratch.
 # Prints timings, the image size and PASS, or FAIL and the reason; exits 0 on
@@ -184,11 +185,9 @@ user=$(cfg '{{.Docker.Config.User}}')
 [[ $user == 65532 || $user == 65532:* ]] || problems+=("user is '$user', want 65532")
 ports=$(cfg '{{range $p, $_ := .Docker.Config.ExposedPorts}}{{$p}} {{end}}')
 [[ " $ports " == *" 7880/tcp "* ]] || problems+=("7880/tcp not exposed (exposed: $ports)")
-if [[ " $ports " != *" 50000-50100/udp "* ]]; then
-	for p in 50000 50050 50100; do
-		[[ " $ports " == *" $p/udp "* ]] || problems+=("$p/udp not exposed (exposed: $ports)")
-	done
-fi
+for p in 7881/tcp 7882/udp 3478/tcp 3478/udp; do
+	[[ " $ports " == *" $p "* ]] || problems+=("$p not exposed (exposed: $ports)")
+done
 volumes=$(cfg '{{range $v, $_ := .Docker.Config.Volumes}}{{$v}} {{end}}')
 [[ " $volumes " == *" /var/lib/switchyard "* ]] || problems+=("no VOLUME /var/lib/switchyard (volumes: $volumes)")
 # (buildah 1.28's --format has no json function: one item per line, joined with |.)
@@ -197,8 +196,7 @@ entrypoint=$(cfg '{{range .Docker.Config.Entrypoint}}{{println .}}{{end}}' | sed
 cmd=$(cfg '{{range .Docker.Config.Cmd}}{{println .}}{{end}}' | sed '/^$/d' | paste -sd '|')
 [[ $cmd == '--config|/etc/switchyard/switchyard.yaml' ]] || problems+=("cmd is '$cmd'")
 mapfile -t image_env < <(cfg '{{range .Docker.Config.Env}}{{println .}}{{end}}' | sed '/^$/d')
-for want in SWITCHYARD_SESSION_LOG_PATH=/var/lib/switchyard/sessions.jsonl \
-	SWITCHYARD_ICE_PORT_MIN=50000 SWITCHYARD_ICE_PORT_MAX=50100; do
+for want in SWITCHYARD_SESSION_LOG_PATH=/var/lib/switchyard/sessions.jsonl; do
 	printf '%s\n' "${image_env[@]}" | grep -qxF "$want" || problems+=("env lacks $want")
 done
 mapfile -t entry_args < <(cfg '{{range .Docker.Config.Entrypoint}}{{println .}}{{end}}{{range .Docker.Config.Cmd}}{{println .}}{{end}}' | sed '/^$/d')
@@ -234,7 +232,7 @@ if [[ -x $bin ]]; then
 	fi
 
 	step="smoke run"
-	log "starting the image's ENTRYPOINT+CMD with its ENV, as 65532, in a private network namespace"
+	log "starting the image's ENTRYPOINT+CMD with its ENV, as 65532, in a private network namespace; GET /healthz"
 	smoke_log="$root/smoke.log"
 	# Inside the new network namespace nothing but loopback exists, so the
 	# server's :7880 and UDP ports are unreachable from anywhere else.
@@ -246,7 +244,17 @@ if [[ -x $bin ]]; then
 		pid=$!
 		for _ in $(seq 1 100); do
 			if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; echo "exited early with status $?"; exit 91; fi
-			if (exec 3<>/dev/tcp/127.0.0.1/7880) 2>/dev/null; then
+			if { exec 3<>/dev/tcp/127.0.0.1/7880; } 2>/dev/null; then
+				printf "GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3
+				response=$(timeout 5 cat <&3 | tr -d "\r")
+				exec 3<&-
+				status=$(head -n 1 <<<"$response")
+				echo "GET /healthz: $status $(tail -n 1 <<<"$response")"
+				if [[ $status != "HTTP/1."?" 200 "* ]]; then kill -KILL "$pid"; echo "/healthz did not answer 200"; exit 94; fi
+				# One UDP socket per local address on 7882 (0x1ECA), one TCP listener on 7881 (0x1EC9).
+				if ! grep -qi ":1ECA " /proc/net/udp /proc/net/udp6 2>/dev/null; then kill -KILL "$pid"; echo "nothing bound to UDP 7882"; exit 95; fi
+				if ! grep -qiE ":1EC9 [0-9A-F:]+ 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null; then kill -KILL "$pid"; echo "nothing listening on TCP 7881"; exit 96; fi
+				echo "ICE ports held: UDP 7882, TCP 7881"
 				kill -TERM "$pid"
 				for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 				if kill -0 "$pid" 2>/dev/null; then echo "did not stop within 5s of SIGTERM"; kill -KILL "$pid"; exit 93; fi
@@ -257,7 +265,7 @@ if [[ -x $bin ]]; then
 		done
 		kill -KILL "$pid"; echo "not listening on :7880 after 10s"; exit 92
 	' smoke "$chroot_bin" "$mnt" "${#image_env[@]}" "${image_env[@]}" "${entry_args[@]}" >"$smoke_log" 2>&1; then
-		printf '    %s\n' "$(tail -n 1 "$smoke_log")"
+		sed 's/^/    /' "$smoke_log"
 	else
 		tail -n 20 "$smoke_log" | sed 's/^/    /' >&2
 		problems+=("the server did not start from the image's ENTRYPOINT/CMD/ENV (log: $smoke_log)")

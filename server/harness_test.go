@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/room"
 	"github.com/switchyard-sfu/switchyard/signal"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -72,6 +73,9 @@ func testConfig() config.Config {
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.ICE.Interfaces = []string{"lo"}
+	// Tests run in parallel: one UDP mux each, on a port the OS picks.
+	cfg.ICE.UDPListen = "127.0.0.1:0"
+	cfg.ICE.TCPListen = ""
 	cfg.ICE.UDP4Only = true
 	cfg.SessionLog.Path = ""
 	return cfg
@@ -79,8 +83,20 @@ func testConfig() config.Config {
 
 func startServer(t *testing.T, cfg config.Config) *harness {
 	t.Helper()
+	return startServerWithLog(t, cfg, zaptest.NewLogger(t))
+}
+
+func startServerWithLog(t *testing.T, cfg config.Config, log *zap.Logger) *harness {
+	t.Helper()
+	return startServerWith(t, cfg, Options{Log: log})
+}
+
+// startServerWith starts a server with opts plus the test's version and recorder.
+func startServerWith(t *testing.T, cfg config.Config, opts Options) *harness {
+	t.Helper()
 	rec := newRecorder()
-	srv, err := New(cfg, Options{Log: zaptest.NewLogger(t), Version: "test", Observer: rec})
+	opts.Version, opts.Observer = "test", rec
+	srv, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +109,8 @@ func startServer(t *testing.T, cfg config.Config) *harness {
 	}
 	h := &harness{t: t, srv: srv, api: api, url: "ws://" + srv.Addr().String() + "/v1/rtc", recorder: rec}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Bounded, but with room for a big room closing under -race.
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)

@@ -14,10 +14,16 @@ import (
 
 // sendMedia writes numbered audio and video packets every 10 ms until ctx ends.
 func sendMedia(ctx context.Context, wg *sync.WaitGroup, id string, tracks testclient.Tracks) {
+	sendMediaEvery(ctx, wg, id, tracks, 10*time.Millisecond)
+}
+
+// sendMediaEvery writes numbered audio and video packets every interval
+// until ctx ends.
+func sendMediaEvery(ctx context.Context, wg *sync.WaitGroup, id string, tracks testclient.Tracks, interval time.Duration) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(10 * time.Millisecond)
+		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for seq := 0; ; seq++ {
 			select {

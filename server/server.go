@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard-sfu/switchyard/sessionlog"
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"github.com/switchyard-sfu/switchyard/signal"
+	"github.com/switchyard-sfu/switchyard/turnserver"
 	"go.uber.org/zap"
 )
 
@@ -38,6 +39,8 @@ type Server struct {
 	closeLog sync.Once
 	auth     *auth.Authority // nil when auth is off
 	drain    drainState
+	turn     *turnserver.Server // nil when turn.enabled is false
+	closeNet sync.Once
 }
 
 // Options are the parts of a server that do not come from the config file.
@@ -45,6 +48,11 @@ type Options struct {
 	Log      *zap.Logger
 	Version  string
 	Observer room.Observer // session log and metrics; may be nil
+
+	// iceTimeout, when set, replaces the media engine's ICE disconnected
+	// and failed timeouts: tests with dozens of peer connections in one
+	// starved process must not read slowness as a dead network.
+	iceTimeout time.Duration
 }
 
 // New builds a server from a validated config; Start makes it listen.
@@ -53,21 +61,21 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	engine, err := sfu.NewEngine(sfu.EngineConfig{
-		PortMin:     cfg.ICE.PortMin,
-		PortMax:     cfg.ICE.PortMax,
-		PublicIPs:   cfg.ICE.PublicIPs,
-		STUNServers: cfg.ICE.STUNServers,
-		Interfaces:  cfg.ICE.Interfaces,
-		Loopback:    cfg.ICE.Loopback,
-		UDP4Only:    cfg.ICE.UDP4Only,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("media engine: %w", err)
-	}
+	// Before the engine, which holds sockets a failed New must close.
 	authority, err := newAuthority(cfg.Auth, log)
 	if err != nil {
 		return nil, err
+	}
+	engine, publicIPs, err := newEngine(cfg.ICE, opts.iceTimeout, log.Named("ice"))
+	if err != nil {
+		return nil, fmt.Errorf("media engine: %w", err)
+	}
+	s := &Server{engine: engine}
+	if cfg.TURN.Enabled {
+		if s.turn, err = startTURN(cfg, publicIPs, log); err != nil {
+			_ = s.closeNetwork()
+			return nil, err
+		}
 	}
 	var obs observers
 	var sessions *sessionlog.Log
@@ -75,6 +83,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		var recovery sessionlog.Recovery
 		sessions, recovery, err = sessionlog.Open(cfg.SessionLog.Path, time.Now)
 		if err != nil {
+			_ = s.closeNetwork()
 			return nil, fmt.Errorf("session log: %w", err)
 		}
 		log.Info("session log opened", zap.String("path", cfg.SessionLog.Path), zap.Int("records", recovery.Records),
@@ -93,25 +102,17 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		MaxParticipants: cfg.Room.MaxParticipants,
 		Observer:        obs,
 		Log:             log.Named("room"),
+		ICEServers:      s.ICEServersFor,
 	})
-	s := &Server{
-		cfg:      cfg,
-		log:      log,
-		engine:   engine,
-		rooms:    rooms,
-		version:  opts.Version,
-		sessions: sessions,
-		metrics:  stats,
-		auth:     authority,
-		drain:    drainState{departures: departures},
-		signal: signal.NewHandler(rooms, signal.Options{
-			PingInterval:   cfg.Signaling.PingInterval,
-			PingTimeout:    cfg.Signaling.PingTimeout,
-			MaxMessageSize: cfg.Signaling.MaxMessageSize,
-			AllowedOrigins: cfg.Signaling.AllowedOrigins,
-			Auth:           authority,
-		}, log.Named("signal")),
-	}
+	s.cfg, s.log, s.rooms, s.version, s.sessions, s.metrics = cfg, log, rooms, opts.Version, sessions, stats
+	s.auth, s.drain = authority, drainState{departures: departures}
+	s.signal = signal.NewHandler(rooms, signal.Options{
+		PingInterval:   cfg.Signaling.PingInterval,
+		PingTimeout:    cfg.Signaling.PingTimeout,
+		MaxMessageSize: cfg.Signaling.MaxMessageSize,
+		AllowedOrigins: cfg.Signaling.AllowedOrigins,
+		Auth:           authority,
+	}, log.Named("signal"))
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -158,6 +159,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.signal.Shutdown(ctx),
 		s.http.Shutdown(ctx),
 	}
+	// Peer connections are closed by now, so their sockets can go.
+	errs = append(errs, s.closeNetwork())
 	if s.sessions != nil {
 		// Every leave has been recorded by now: rooms.Shutdown made them.
 		s.closeLog.Do(func() { errs = append(errs, s.sessions.Close()) })

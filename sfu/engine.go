@@ -7,7 +7,9 @@ package sfu
 import (
 	"cmp"
 	"fmt"
+	"net"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/pion/ice/v2"
@@ -18,12 +20,24 @@ import (
 
 // EngineConfig is the network side of the media engine.
 type EngineConfig struct {
+	// UDPListen is host:port of the one UDP socket all ICE traffic shares;
+	// an empty host means that port on every allowed local address, port 0
+	// lets the OS choose. Empty disables the mux: each peer connection then
+	// takes its own port from PortMin..PortMax (any port if both are 0).
+	UDPListen        string
 	PortMin, PortMax uint16
-	PublicIPs        []string
-	STUNServers      []string
-	Interfaces       []string
-	Loopback         bool
-	UDP4Only         bool
+	// TCPListen is host:port of the ICE-TCP listener; empty disables ICE-TCP.
+	TCPListen string
+	// PublicIPs replace local addresses in host candidates (1:1 NAT).
+	PublicIPs []string
+	// STUNServers are handed to clients; the server's own peer connections
+	// gather no server-reflexive candidates (PublicIPs covers NAT).
+	STUNServers []string
+	Interfaces  []string
+	// IPs, when non-empty, is the allow-list of local addresses to use.
+	IPs      []string
+	Loopback bool
+	UDP4Only bool
 	// DisconnectedTimeout, FailedTimeout and KeepaliveInterval tune how fast
 	// ICE notices a silent peer; zero keeps the defaults below.
 	DisconnectedTimeout time.Duration
@@ -47,11 +61,14 @@ type Engine struct {
 	iceServers []webrtc.ICEServer
 	stats      counters
 	bwe        *bweHandoff
+	sockets    *listeners
+	closeOnce  sync.Once
 }
 
 // NewEngine prepares the WebRTC API: default codecs (Opus, VP8, VP9,
 // H.264, …), NACK, RTCP reports and TWCC interceptors, and the ICE
 // settings from cfg. mDNS is off because the server has real addresses.
+// It opens the configured ICE listeners; Close releases them.
 func NewEngine(cfg EngineConfig) (*Engine, error) {
 	media := &webrtc.MediaEngine{}
 	if err := media.RegisterDefaultCodecs(); err != nil {
@@ -78,7 +95,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	settings := webrtc.SettingEngine{}
 	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	settings.SetIncludeLoopbackCandidate(cfg.Loopback)
-	if cfg.PortMin != 0 || cfg.PortMax != 0 {
+	if cfg.UDPListen == "" && (cfg.PortMin != 0 || cfg.PortMax != 0) {
 		if err := settings.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
 			return nil, fmt.Errorf("ice port range: %w", err)
 		}
@@ -86,13 +103,23 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if len(cfg.PublicIPs) > 0 {
 		settings.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
-	if len(cfg.Interfaces) > 0 {
-		allowed := slices.Clone(cfg.Interfaces)
-		settings.SetInterfaceFilter(func(name string) bool { return slices.Contains(allowed, name) })
+	f := filters{interfaces: slices.Clone(cfg.Interfaces)}
+	for _, s := range cfg.IPs {
+		ip := net.ParseIP(s)
+		if ip == nil {
+			return nil, fmt.Errorf("ice ips: %q is not an IP address", s)
+		}
+		f.ips = append(f.ips, ip)
 	}
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if !cfg.UDP4Only {
 		networks = append(networks, webrtc.NetworkTypeUDP6)
+	}
+	if cfg.TCPListen != "" {
+		networks = append(networks, webrtc.NetworkTypeTCP4)
+		if !cfg.UDP4Only {
+			networks = append(networks, webrtc.NetworkTypeTCP6)
+		}
 	}
 	settings.SetNetworkTypes(networks)
 	settings.SetICETimeouts(
@@ -101,6 +128,10 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		cmp.Or(cfg.KeepaliveInterval, defaultKeepaliveInterval),
 	)
 
+	ln, err := openListeners(cfg, f, &settings)
+	if err != nil {
+		return nil, err
+	}
 	var servers []webrtc.ICEServer
 	if len(cfg.STUNServers) > 0 {
 		servers = []webrtc.ICEServer{{URLs: slices.Clone(cfg.STUNServers)}}
@@ -109,15 +140,17 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		api:        webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry), webrtc.WithSettingEngine(settings)),
 		iceServers: servers,
 		bwe:        bwe,
+		sockets:    ln,
 	}, nil
 }
 
-// ICEServers are the STUN/TURN servers clients should use too.
+// ICEServers are the STUN servers clients should use.
 func (e *Engine) ICEServers() []webrtc.ICEServer { return e.iceServers }
 
 func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, error) {
+	// No ICE servers: the server's candidates are its own (or PublicIPs),
+	// and STUN gathering would open sockets outside the UDP mux.
 	return e.api.NewPeerConnection(webrtc.Configuration{
-		ICEServers:   e.iceServers,
 		SDPSemantics: webrtc.SDPSemanticsUnifiedPlan,
 	})
 }

@@ -50,6 +50,7 @@ func (s *session) admit(msg Join) (room.JoinRequest, error) {
 		Name:        g.DisplayName(),
 		Identity:    g.Identity,
 		Permissions: room.Permissions(g.Permissions),
+		Expires:     g.Expires,
 	}
 	return req, room.ValidateJoin(req.Room, req.Name)
 }

@@ -61,7 +61,8 @@ var listening = regexp.MustCompile(`switchyard listening.*"addr": "([^"]+)"`)
 
 func start(t *testing.T, bin, logPath string, extra ...string) *process {
 	t.Helper()
-	args := append([]string{"--listen", "127.0.0.1:0", "--ice.interfaces", "lo", "--ice.udp4_only", "--session_log.path", logPath}, extra...)
+	args := append([]string{"--listen", "127.0.0.1:0", "--ice.interfaces", "lo", "--ice.udp4_only",
+		"--ice.udp_listen", "127.0.0.1:0", "--ice.tcp_listen", "", "--session_log.path", logPath}, extra...)
 	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/pion/ice/v2"
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"github.com/switchyard-sfu/switchyard/signal"
@@ -49,6 +48,9 @@ type Client struct {
 	guards   map[*webrtc.PeerConnection]*sfu.ICEGuard
 	closed   bool
 
+	iceServers []signal.ICEServer // from joined, for new peer connections
+	relayOnly  bool
+
 	frozen atomic.Bool // pings go unanswered while set
 
 	// raw, when set, takes every received RTP packet instead of Packets.
@@ -63,22 +65,7 @@ type Client struct {
 
 // NewAPI returns a pion API confined to loopback: no mDNS, UDP4, lo only,
 // so tests never send traffic off the machine.
-func NewAPI() (*webrtc.API, error) {
-	media := &webrtc.MediaEngine{}
-	if err := media.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	// Offered like a browser does, so tests can send audio levels.
-	if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sfu.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
-	}
-	var s webrtc.SettingEngine
-	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	s.SetIncludeLoopbackCandidate(true)
-	s.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	s.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	return webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithSettingEngine(s)), nil
-}
+func NewAPI() (*webrtc.API, error) { return NewAPIFor(webrtc.NetworkTypeUDP4) }
 
 // Dial opens a signaling connection to url (ws://host/v1/rtc).
 func Dial(ctx context.Context, api *webrtc.API, url string) (*Client, error) {
@@ -237,7 +224,11 @@ func (c *Client) Join(ctx context.Context, room, name string) (signal.Joined, er
 		return signal.Joined{}, fmt.Errorf("join refused: %s", m.Raw)
 	}
 	var joined signal.Joined
-	return joined, m.Decode(&joined)
+	if err := m.Decode(&joined); err != nil {
+		return signal.Joined{}, err
+	}
+	c.setICEServers(joined.ICEServers)
+	return joined, nil
 }
 
 // Freeze stops answering pings, as a frozen browser does; the socket

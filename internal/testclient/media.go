@@ -84,7 +84,7 @@ func (c *Client) Publish(ctx context.Context, streamID string) (Tracks, error) {
 }
 
 func (c *Client) newPC(role string) (*webrtc.PeerConnection, error) {
-	pc, err := c.api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := c.api.NewPeerConnection(c.pcConfig())
 	if err != nil {
 		return nil, err
 	}
