@@ -60,8 +60,8 @@ func (f filters) withListenHost(addr string) (filters, error) {
 
 // openListeners opens the UDP mux and the ICE-TCP listener that cfg asks
 // for and plugs them into settings. On error nothing stays open.
-func openListeners(cfg EngineConfig, f filters, settings *webrtc.SettingEngine) (l *listeners, err error) {
-	l = &listeners{}
+func openListeners(cfg EngineConfig, f filters, settings *webrtc.SettingEngine) (_ *listeners, err error) {
+	l := &listeners{}
 	defer func() {
 		if err != nil {
 			_ = l.close()

@@ -31,6 +31,10 @@ func childConfig() config.Config {
 	cfg.ICE.Interfaces = []string{"lo"}
 	cfg.ICE.UDP4Only = true
 	cfg.ICE.Loopback = true
+	// One UDP port as in production, but an OS-chosen one, so runs (and
+	// tests) never collide; no ICE-TCP: every client here has UDP.
+	cfg.ICE.UDPListen = "127.0.0.1:0"
+	cfg.ICE.TCPListen = ""
 	cfg.SessionLog.Path = ""
 	cfg.Room.MaxParticipants = 10000
 	return cfg
