@@ -41,6 +41,8 @@ type DownTrack struct {
 	sender *webrtc.RTPSender
 
 	header rtp.Header // reused by the writer goroutine for every packet
+	sent   sendCounters
+	nacks  nackResponder
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -59,6 +61,7 @@ func newDownTrack(t *Track, stats *counters) *DownTrack {
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
+	d.nacks = nackResponder{source: historySource{t.history}, stats: stats}
 	go d.writeLoop()
 	return d
 }
@@ -136,35 +139,22 @@ func (d *DownTrack) write(p *packet) {
 	if b == nil {
 		return
 	}
-	raw := p.data()
-	n, err := d.header.Unmarshal(raw)
-	if err != nil {
+	payload, ok := rewriteForSubscriber(&d.header, p.data(), b)
+	if !ok {
 		return
 	}
-	end := len(raw)
-	if d.header.Padding {
-		pad := int(raw[end-1])
-		if pad == 0 || n+pad > end {
-			return
-		}
-		end -= pad
-		d.header.Padding = false
-		d.header.PaddingSize = 0
-	}
-	d.header.SSRC = b.ssrc
-	d.header.PayloadType = b.payloadType
-	d.header.Extension = false
-	d.header.Extensions = d.header.Extensions[:0]
-	if _, err := b.writer.WriteRTP(&d.header, raw[n:end]); err != nil {
+	if _, err := b.writer.WriteRTP(&d.header, payload); err != nil {
 		return
 	}
+	d.sent.add(len(payload))
 	d.stats.packetsForwarded.Add(1)
-	d.stats.bytesForwarded.Add(uint64(end - n))
+	d.stats.bytesForwarded.Add(uint64(len(payload)))
 }
 
-// readRTCP relays the subscriber's keyframe requests to the publisher. It
-// also keeps pion's interceptors (NACK responder, reports) fed, which only
-// see RTCP that someone reads. It ends when the sender stops.
+// readRTCP relays the subscriber's keyframe requests to the publisher and
+// answers its NACKs from the track's cache. It also keeps pion's
+// interceptors fed, which only see RTCP that someone reads. It ends when
+// the sender stops.
 func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 	buf := make([]byte, maxPacketSize)
 	for {
@@ -177,9 +167,11 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 			continue
 		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.track.RequestKeyframe()
+			case *rtcp.TransportLayerNack:
+				d.nacks.handle(pkt, d.bound.Load())
 			}
 		}
 	}

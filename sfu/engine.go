@@ -12,6 +12,7 @@ import (
 
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v2"
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/internal/ids"
 )
@@ -29,6 +30,9 @@ type EngineConfig struct {
 	DisconnectedTimeout time.Duration
 	FailedTimeout       time.Duration
 	KeepaliveInterval   time.Duration
+	// Net replaces the host network stack; nil (always, in production)
+	// uses the real one. Tests pass a pion vnet to inject loss.
+	Net transport.Net
 }
 
 // ICE defaults: a peer silent for 2 s is disconnected and after 2 s more it
@@ -48,16 +52,16 @@ type Engine struct {
 	stats      counters
 }
 
-// NewEngine prepares the WebRTC API: default codecs (Opus, VP8, VP9,
-// H.264, …), NACK, RTCP reports and TWCC interceptors, and the ICE
+// NewEngine prepares the WebRTC API: codecs (Opus, VP8, VP9, H.264, …;
+// see registerCodecs), interceptors (see registerInterceptors), and the ICE
 // settings from cfg. mDNS is off because the server has real addresses.
 func NewEngine(cfg EngineConfig) (*Engine, error) {
 	media := &webrtc.MediaEngine{}
-	if err := media.RegisterDefaultCodecs(); err != nil {
+	if err := registerCodecs(media); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
 	registry := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(media, registry); err != nil {
+	if err := registerInterceptors(media, registry); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
 
@@ -81,6 +85,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		networks = append(networks, webrtc.NetworkTypeUDP6)
 	}
 	settings.SetNetworkTypes(networks)
+	if cfg.Net != nil {
+		settings.SetNet(cfg.Net)
+	}
 	settings.SetICETimeouts(
 		cmp.Or(cfg.DisconnectedTimeout, defaultDisconnectedTimeout),
 		cmp.Or(cfg.FailedTimeout, defaultFailedTimeout),

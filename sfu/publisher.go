@@ -35,10 +35,11 @@ func (e *Engine) NewPublisher(participantID string, events PublisherEvents) (*Pu
 		return nil, err
 	}
 	pub := &Publisher{peer: p, answer: events.Answer}
-	p.pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	p.pc.OnTrack(func(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		t := newTrack(e.newTrackID(), participantID, remote, p.pc.WriteRTCP, &e.stats)
 		events.TrackStarted(t)
 		go t.readLoop(events.TrackEnded)
+		go t.readRTCP(receiver)
 	})
 	return pub, nil
 }

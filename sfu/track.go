@@ -4,15 +4,10 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 )
-
-// keyframeInterval throttles PLIs to a publisher: many subscribers joining
-// at once, or all asking after the same loss, cost it one keyframe.
-const keyframeInterval = 500 * time.Millisecond
 
 // Track is one track received from a publisher. Its read loop fans every
 // packet out to the subscriber queues in an immutable snapshot.
@@ -22,14 +17,17 @@ type Track struct {
 	kind     webrtc.RTPCodecType
 	codec    webrtc.RTPCodecParameters
 	remote   *webrtc.TrackRemote
+	ssrc     uint32
 	// writeRTCP sends feedback to the publisher's peer connection.
 	writeRTCP func([]rtcp.Packet) error
 
 	mu    sync.Mutex // serialises copy-on-write updates of downs
 	downs atomic.Pointer[[]*DownTrack]
 
-	lastKeyframeRequest atomic.Int64 // unix nanoseconds
-	stats               *counters
+	history   *packetHistory     // video only: answers subscribers' NACKs
+	keyframes *keyframeRequester // video only
+	ended     atomic.Bool        // set by a BYE; the read loop stops
+	stats     *counters
 }
 
 func newTrack(id, streamID string, remote *webrtc.TrackRemote, writeRTCP func([]rtcp.Packet) error, stats *counters) *Track {
@@ -39,8 +37,13 @@ func newTrack(id, streamID string, remote *webrtc.TrackRemote, writeRTCP func([]
 		kind:      remote.Kind(),
 		codec:     remote.Codec(),
 		remote:    remote,
+		ssrc:      uint32(remote.SSRC()),
 		writeRTCP: writeRTCP,
 		stats:     stats,
+	}
+	if t.kind == webrtc.RTPCodecTypeVideo {
+		t.history = newPacketHistory(videoHistoryLength)
+		t.keyframes = newKeyframeRequester(keyframeInterval, t.sendPLI)
 	}
 	t.downs.Store(&[]*DownTrack{})
 	return t
@@ -58,19 +61,20 @@ func (t *Track) Kind() webrtc.RTPCodecType { return t.kind }
 // MimeType names the codec, e.g. "video/VP8".
 func (t *Track) MimeType() string { return t.codec.MimeType }
 
-// RequestKeyframe asks the publisher for a keyframe, at most once per
-// keyframeInterval. Audio tracks ignore it.
+// RequestKeyframe asks the publisher for a keyframe: a new subscriber, a
+// subscriber's PLI/FIR, or a layer switch. Requests are aggregated (see
+// keyframeRequester), so callers need not throttle. Audio tracks ignore it.
 func (t *Track) RequestKeyframe() {
-	if t.kind != webrtc.RTPCodecTypeVideo {
-		return
+	if t.keyframes != nil {
+		t.keyframes.request()
 	}
-	now := time.Now().UnixNano()
-	last := t.lastKeyframeRequest.Load()
-	if now-last < int64(keyframeInterval) || !t.lastKeyframeRequest.CompareAndSwap(last, now) {
-		return
-	}
+}
+
+func (t *Track) sendPLI() {
 	// A failed write means the publisher is gone; its read loop ends too.
-	_ = t.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
+	if t.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: t.ssrc}}) == nil {
+		t.stats.keyframeRequests.Add(1)
+	}
 }
 
 func (t *Track) addDownTrack(d *DownTrack) {
@@ -93,13 +97,15 @@ func (t *Track) removeDownTrack(d *DownTrack) {
 func (t *Track) readLoop(onEnded func(*Track)) {
 	t.stats.tracksPublished.Add(1)
 	defer func() {
+		t.keyframes.stop()
+		t.history.clear()
 		t.stats.tracksPublished.Add(-1)
 		onEnded(t)
 	}()
 	for {
 		p := getPacket()
 		n, _, err := t.remote.Read(p.buf[:])
-		if err != nil {
+		if err != nil || t.ended.Load() {
 			packetPool.Put(p)
 			return
 		}
@@ -109,11 +115,13 @@ func (t *Track) readLoop(onEnded func(*Track)) {
 	}
 }
 
-// fanOut hands p to every subscriber queue and releases the caller's
-// reference. A full queue drops the packet for that subscriber only.
+// fanOut hands p to the history and every subscriber queue and releases
+// the caller's reference. A full queue drops the packet for that
+// subscriber only.
 func (t *Track) fanOut(p *packet) {
 	downs := *t.downs.Load()
-	p.refs.Store(int32(len(downs)) + 1)
+	p.refs.Store(int32(len(downs)) + 2)
+	t.history.put(p)
 	for _, d := range downs {
 		if !d.queue.push(p) {
 			t.stats.packetsDropped.Add(1)
