@@ -85,6 +85,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		networks = append(networks, webrtc.NetworkTypeUDP6)
 	}
 	settings.SetNetworkTypes(networks)
+	settings.SetSRTPReplayProtectionWindow(srtpReplayWindow)
 	if cfg.Net != nil {
 		settings.SetNet(cfg.Net)
 	}

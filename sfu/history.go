@@ -12,6 +12,13 @@ import (
 // video track at most.
 const videoHistoryLength = 512
 
+// srtpReplayWindow is how far behind the newest packet SRTP still accepts
+// one. pion's default of 64 packets (a quarter second of video) rejects a
+// publisher's retransmission that took one NACK round, as it would any
+// repair a cache as long as videoHistoryLength exists for; 1024 is what
+// Chrome uses.
+const srtpReplayWindow = 1024
+
 // packetHistory keeps the last packets of one track by sequence number so
 // a NACK can be answered from memory. It holds a reference to each pooled
 // packet it keeps, so storing costs one atomic swap and no copy; a packet
