@@ -61,7 +61,7 @@ func newDownTrack(t *Track, stats *counters) *DownTrack {
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
-	d.nacks = nackResponder{source: historySource{t.history}, stats: stats}
+	d.nacks = nackResponder{source: historySource{t.history}, stats: stats, sent: &d.sent}
 	go d.writeLoop()
 	return d
 }

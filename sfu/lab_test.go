@@ -128,7 +128,7 @@ func (l *lab) newClient(lossRate float64) *labClient {
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
-	tap := &rtcpTap{}
+	tap := &rtcpTap{gotRR: make(chan struct{})}
 	registry := &interceptor.Registry{}
 	// First, so it wraps the raw writer and sees what the others write.
 	registry.Add(tap)
@@ -484,6 +484,8 @@ type rtcpTap struct {
 
 	mu     sync.Mutex
 	srsOut []rtcp.SenderReport
+	rrIn   *rtcp.ReceiverReport
+	gotRR  chan struct{} // closed at the first receiver report received
 }
 
 func (t *rtcpTap) NewInterceptor(string) (interceptor.Interceptor, error) { return t, nil }
@@ -494,6 +496,7 @@ func (t *rtcpTap) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCP
 		if err == nil {
 			if pkts, perr := rtcp.Unmarshal(b[:n]); perr == nil {
 				t.count(pkts, &t.nacksIn, &t.plisIn)
+				t.noteReceiverReport(pkts)
 			}
 		}
 		return n, attr, err
@@ -523,6 +526,19 @@ func (t *rtcpTap) count(pkts []rtcp.Packet, nacks, plis *atomic.Uint64) {
 			}
 		case *rtcp.PictureLossIndication:
 			plis.Add(1)
+		}
+	}
+}
+
+func (t *rtcpTap) noteReceiverReport(pkts []rtcp.Packet) {
+	for _, p := range pkts {
+		if rr, ok := p.(*rtcp.ReceiverReport); ok && len(rr.Reports) > 0 {
+			t.mu.Lock()
+			if t.rrIn == nil {
+				t.rrIn = rr
+				close(t.gotRR)
+			}
+			t.mu.Unlock()
 		}
 	}
 }

@@ -16,8 +16,9 @@ func ntpToTime(ntp uint64) time.Time {
 
 // The subscriber gets sender reports for its own SSRC carrying the
 // publisher's NTP↔RTP mapping unchanged, which matches the timestamps it
-// receives, and counts of what the server sent it.
-func TestSenderReportsCarryPublishersMapping(t *testing.T) {
+// receives, and counts of what the server sent it; the publisher gets
+// receiver reports about its stream.
+func TestSenderReportsCarryPublishersMappingAndReceiverReportsFlowBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	l := newLab(t)
@@ -56,6 +57,15 @@ func TestSenderReportsCarryPublishersMapping(t *testing.T) {
 	}
 	if got.PacketCount == 0 || got.OctetCount < got.PacketCount {
 		t.Errorf("report counts %d packets, %d octets: want what was sent", got.PacketCount, got.OctetCount)
+	}
+
+	// Receiver reports go the other way, about the publisher's stream.
+	await(ctx, t, pub.tap.gotRR, "a receiver report at the publisher")
+	pub.tap.mu.Lock()
+	rr := pub.tap.rrIn
+	pub.tap.mu.Unlock()
+	if rr.Reports[0].SSRC != track.ssrc {
+		t.Errorf("receiver report about SSRC %d, want the publisher's %d", rr.Reports[0].SSRC, track.ssrc)
 	}
 	t.Logf("subscriber SR: SSRC %d NTP %v RTP %d packets %d octets %d; reports sent by the server so far: %d",
 		got.SSRC, at.Format(time.RFC3339Nano), got.RTPTime, got.PacketCount, got.OctetCount, l.engine.Stats().SenderReports)

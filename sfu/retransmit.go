@@ -41,6 +41,7 @@ const resendLogLength = 256
 type nackResponder struct {
 	source retransmitSource
 	stats  *counters
+	sent   *sendCounters // the down track's, for its sender reports
 
 	header rtp.Header // scratch for rewriting a cached packet
 	resent [resendLogLength]struct {
@@ -87,6 +88,9 @@ func (r *nackResponder) resend(seq uint16, b *binding, now time.Time) {
 		return
 	}
 	last.seq, last.at = seq, now
+	if r.sent != nil {
+		r.sent.add(len(payload))
+	}
 	r.stats.packetsRetransmitted.Add(1)
 }
 
