@@ -22,7 +22,7 @@ func TestSenderReportsCarryPublishersMappingAndReceiverReportsFlowBack(t *testin
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	l := newLab(t)
-	pub := l.publish(0)
+	pub := l.publish(0, 20*time.Millisecond)
 	track := pub.waitTrack(ctx, t)
 	sub := l.subscribe(0, false)
 	if err := sub.server.AddTrack(track); err != nil {
