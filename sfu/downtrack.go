@@ -41,7 +41,10 @@ type DownTrack struct {
 	sender *webrtc.RTPSender
 
 	header rtp.Header // reused by the writer goroutine for every packet
-	sent   sendCounters
+	// delivering is set, by the writer goroutine, at the first packet that
+	// actually left: before the subscriber's DTLS is up, pion drops writes.
+	delivering bool
+	sent       sendCounters
 	nacks  nackResponder
 
 	closeOnce sync.Once
@@ -88,8 +91,6 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		return webrtc.RTPCodecParameters{}, ErrCodecNotNegotiated
 	}
 	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(codec.PayloadType), writer: ctx.WriteStream()})
-	// A new subscriber cannot decode anything before the next keyframe.
-	d.track.RequestKeyframe()
 	return codec, nil
 }
 
@@ -143,8 +144,16 @@ func (d *DownTrack) write(p *packet) {
 	if !ok {
 		return
 	}
-	if _, err := b.writer.WriteRTP(&d.header, payload); err != nil {
+	// Zero bytes without an error: the transport is not up yet.
+	if n, err := b.writer.WriteRTP(&d.header, payload); err != nil || n == 0 {
 		return
+	}
+	if !d.delivering {
+		d.delivering = true
+		// A new subscriber cannot decode anything before the next
+		// keyframe; asking at Bind would be too early, as pion binds
+		// before the connection is up and that keyframe would be lost.
+		d.track.RequestKeyframe()
 	}
 	d.sent.add(len(payload))
 	d.stats.packetsForwarded.Add(1)

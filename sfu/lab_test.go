@@ -37,9 +37,10 @@ type lab struct {
 	dropped map[string]int     // client IP → media packets dropped
 }
 
-func newLab(t *testing.T) *lab {
+// newLab makes a lab whose network delays every packet by delay.
+func newLab(t *testing.T, delay time.Duration) *lab {
 	t.Helper()
-	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
+	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", MinDelay: delay, LoggerFactory: logging.NewDefaultLoggerFactory()})
 	if err != nil {
 		t.Fatal(err)
 	}

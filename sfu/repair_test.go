@@ -31,7 +31,7 @@ func TestLossIsRepairedAndPublisherSeesFewNACKs(t *testing.T) {
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	l := newLab(t)
+	l := newLab(t, 0)
 	pub := l.publish(loss, 2*time.Millisecond) // 4 Mbit/s
 	track := pub.waitTrack(ctx, t)
 
@@ -107,7 +107,7 @@ func TestJoinStormCostsPublisherFewPLIs(t *testing.T) {
 	const subscribers = 50
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	l := newLab(t)
+	l := newLab(t, 0)
 	// 50 packets/s: fifty subscribers of a heavier stream would load the
 	// machine, not the keyframe logic.
 	pub := l.publish(0, 20*time.Millisecond)
@@ -155,7 +155,7 @@ func TestJoinStormCostsPublisherFewPLIs(t *testing.T) {
 func TestByeEndsTrack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l := newLab(t)
+	l := newLab(t, 0)
 	pub := l.publish(0, 20*time.Millisecond)
 	track := pub.waitTrack(ctx, t)
 
@@ -173,4 +173,26 @@ func TestByeEndsTrack(t *testing.T) {
 	if s := pub.pc.ConnectionState(); s != webrtc.PeerConnectionStateConnected {
 		t.Errorf("publisher connection is %s: the BYE, not a closed connection, must end the track", s)
 	}
+}
+
+// A subscriber that never asks still gets a keyframe soon after its first
+// packet: the server asks once media actually flows to it, not when pion
+// binds the track (before the connection is up, so that keyframe would be
+// lost).
+func TestNewSubscriberGetsKeyframeWithoutAsking(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// A real network's delay: the handshakes take several round trips,
+	// longer than a PLI and the keyframe's way back.
+	l := newLab(t, 25*time.Millisecond)
+	pub := l.publish(0, 20*time.Millisecond)
+	track := pub.waitTrack(ctx, t)
+	sub := l.subscribe(0, false)
+	if err := sub.server.AddTrack(track); err != nil {
+		t.Fatal(err)
+	}
+	await(ctx, t, sub.log.first, "the first packet at the subscriber")
+	first := time.Now()
+	await(ctx, t, sub.log.keyframe, "a keyframe at the subscriber")
+	t.Logf("keyframe %v after the first packet", time.Since(first).Round(time.Millisecond))
 }

@@ -21,7 +21,7 @@ func ntpToTime(ntp uint64) time.Time {
 func TestSenderReportsCarryPublishersMappingAndReceiverReportsFlowBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l := newLab(t)
+	l := newLab(t, 0)
 	pub := l.publish(0, 20*time.Millisecond)
 	track := pub.waitTrack(ctx, t)
 	sub := l.subscribe(0, false)
