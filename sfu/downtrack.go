@@ -45,7 +45,7 @@ type DownTrack struct {
 	// actually left: before the subscriber's DTLS is up, pion drops writes.
 	delivering bool
 	sent       sendCounters
-	nacks  nackResponder
+	nacks      nackResponder
 
 	closeOnce sync.Once
 	done      chan struct{}
