@@ -403,6 +403,17 @@ func (l *lab) subscribe(lossRate float64, sendPLIOnTrack bool) *labSubscriber {
 	return s
 }
 
+// subscribeTo adds a subscriber of track and waits for its first packet.
+func (l *lab) subscribeTo(ctx context.Context, track *Track, lossRate float64) *labSubscriber {
+	l.t.Helper()
+	s := l.subscribe(lossRate, false)
+	if err := s.server.AddTrack(track); err != nil {
+		l.t.Fatal(err)
+	}
+	await(ctx, l.t, s.log.first, "the first packet at a subscriber")
+	return s
+}
+
 func (s *labSubscriber) onRTCP(pkt rtcp.Packet) {
 	sr, ok := pkt.(*rtcp.SenderReport)
 	if !ok {

@@ -37,13 +37,7 @@ func TestLossIsRepairedAndPublisherSeesFewNACKs(t *testing.T) {
 
 	subs := make([]*labSubscriber, subscribers)
 	for i := range subs {
-		subs[i] = l.subscribe(loss, false)
-		if err := subs[i].server.AddTrack(track); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, s := range subs {
-		await(ctx, t, s.log.first, "the first packet at a subscriber")
+		subs[i] = l.subscribeTo(ctx, track, loss)
 	}
 
 	// Count only from here: a few packets ahead of what is being sent.
@@ -187,11 +181,7 @@ func TestNewSubscriberGetsKeyframeWithoutAsking(t *testing.T) {
 	l := newLab(t, 25*time.Millisecond)
 	pub := l.publish(0, 20*time.Millisecond)
 	track := pub.waitTrack(ctx, t)
-	sub := l.subscribe(0, false)
-	if err := sub.server.AddTrack(track); err != nil {
-		t.Fatal(err)
-	}
-	await(ctx, t, sub.log.first, "the first packet at the subscriber")
+	sub := l.subscribeTo(ctx, track, 0)
 	first := time.Now()
 	await(ctx, t, sub.log.keyframe, "a keyframe at the subscriber")
 	t.Logf("keyframe %v after the first packet", time.Since(first).Round(time.Millisecond))

@@ -24,11 +24,7 @@ func TestSenderReportsCarryPublishersMappingAndReceiverReportsFlowBack(t *testin
 	l := newLab(t, 0)
 	pub := l.publish(0, 20*time.Millisecond)
 	track := pub.waitTrack(ctx, t)
-	sub := l.subscribe(0, false)
-	if err := sub.server.AddTrack(track); err != nil {
-		t.Fatal(err)
-	}
-	await(ctx, t, sub.log.first, "the first packet at the subscriber")
+	sub := l.subscribeTo(ctx, track, 0)
 	await(ctx, t, sub.gotSR, "a sender report at the subscriber")
 
 	sub.srMu.Lock()
