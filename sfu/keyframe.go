@@ -7,7 +7,7 @@ import (
 
 // keyframeInterval throttles keyframe requests to a publisher: many
 // subscribers joining at once, or all asking after the same loss, cost it
-// at most two keyframes per interval.
+// one keyframe per interval at most.
 const keyframeInterval = 500 * time.Millisecond
 
 // keyframeRequester aggregates keyframe requests for one track. The first
@@ -15,8 +15,8 @@ const keyframeInterval = 500 * time.Millisecond
 // interval after it are folded into one more, sent when the interval
 // ends. So a subscriber that joins just after someone else's keyframe is
 // not left waiting for the encoder's next natural one (which browsers may
-// not send for minutes), and a join storm costs two requests, not one
-// per subscriber.
+// not send for minutes). Requests go out at least interval apart, so a
+// join storm costs one per interval, not one per subscriber.
 type keyframeRequester struct {
 	interval time.Duration
 	send     func()

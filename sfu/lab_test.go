@@ -143,6 +143,12 @@ func (l *lab) newClient(lossRate float64) *labClient {
 	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	settings.SetSRTPReplayProtectionWindow(srtpReplayWindow) // as Chrome's
+	// Patient, like the server in the lab: fifty handshakes at once under
+	// the race detector on a loaded machine are slow, not broken.
+	settings.SetICETimeouts(10*time.Second, 60*time.Second, time.Second)
+	settings.SetDTLSConnectContextMaker(func() (context.Context, func()) {
+		return context.WithTimeout(context.Background(), 90*time.Second)
+	})
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry), webrtc.WithSettingEngine(settings))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
