@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -28,7 +29,7 @@ func (w *discardWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 func testTrack(stats *counters) *Track {
-	t := &Track{id: "t_test", streamID: "p_test", kind: webrtc.RTPCodecTypeVideo, stats: stats}
+	t := &Track{id: "t_test", streamID: "p_test", kind: webrtc.RTPCodecTypeVideo, stats: stats, history: [maxLayers]*packetHistory{newPacketHistory(videoHistoryLength)}}
 	t.downs.Store(&[]*DownTrack{})
 	return t
 }
@@ -102,9 +103,12 @@ func BenchmarkFanOut(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))
 			b.ResetTimer()
-			for range b.N {
+			for i := range b.N {
 				p := getPacket()
 				p.n = copy(p.buf[:], raw)
+				// Consecutive numbers, as a real stream: the history keeps
+				// a window of them pinned.
+				binary.BigEndian.PutUint16(p.buf[2:4], uint16(i))
 				track.fanOut(p)
 			}
 			b.StopTimer()
