@@ -15,7 +15,11 @@ import (
 // generator, which then NACKs every repaired packet again each 100 ms and
 // browsers resend it each time. Toward subscribers pion v3 cannot send RTX
 // at all (no RTX SSRC on a local track), and plain retransmission on the
-// original SSRC (RFC 4585) is what every browser accepts.
+// original SSRC (RFC 4585) is what every browser accepts. And with
+// simulcast, pion v3.3.6 sets up a layer's RTX stream on one goroutine
+// while TrackRemote.Read looks for it on another, unsynchronised (fixed
+// only in pion v4, pion/webrtc#3332). Leaving RTX out of the table keeps
+// it out of every answer and offer, which is the one place RTX is refused.
 func registerCodecs(media *webrtc.MediaEngine) error {
 	audio := []webrtc.RTPCodecParameters{
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111},

@@ -108,7 +108,7 @@ func (s *layerSelector) timestampOffset(layer int8) (uint32, bool) {
 // whose history holds the packet.
 func (s *layerSelector) lookup(out uint16) (*packet, uint32) {
 	layer, seq, tsOffset, ok := s.rw.original(out)
-	if !ok {
+	if !ok || layer < 0 {
 		return nil, 0
 	}
 	return s.track.history[layer].get(seq), tsOffset
