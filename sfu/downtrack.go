@@ -42,6 +42,11 @@ type DownTrack struct {
 	sender *webrtc.RTPSender
 
 	header rtp.Header // reused by the writer goroutine for every packet
+	// delivering is set, by the writer goroutine, at the first packet that
+	// actually left: before the subscriber's DTLS is up, pion drops writes.
+	delivering bool
+	sent       sendCounters
+	nacks      nackResponder
 
 	// layers picks and rewrites the simulcast layer; nil for other tracks.
 	layers *layerSelector
@@ -63,8 +68,10 @@ func newDownTrack(t *Track, stats *counters) *DownTrack {
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
+	d.nacks = nackResponder{source: historySource{t.history[0]}, stats: stats, sent: &d.sent}
 	if t.sim != nil {
 		d.layers = newLayerSelector(t)
+		d.nacks.source = d.layers // seqs are rewritten: map them back
 	}
 	go d.writeLoop()
 	return d
@@ -92,8 +99,6 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		return webrtc.RTPCodecParameters{}, ErrCodecNotNegotiated
 	}
 	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(codec.PayloadType), writer: ctx.WriteStream()})
-	// A new subscriber cannot decode anything before the next keyframe.
-	d.track.RequestKeyframe()
 	return codec, nil
 }
 
@@ -143,38 +148,33 @@ func (d *DownTrack) write(p *packet) {
 	if b == nil {
 		return
 	}
-	raw := p.data()
-	n, err := d.header.Unmarshal(raw)
-	if err != nil {
+	payload, ok := rewriteForSubscriber(&d.header, p.data(), b)
+	if !ok {
 		return
 	}
-	end := len(raw)
-	if d.header.Padding {
-		pad := int(raw[end-1])
-		if pad == 0 || n+pad > end {
-			return
-		}
-		end -= pad
-		d.header.Padding = false
-		d.header.PaddingSize = 0
-	}
-	if d.layers != nil && !d.layers.forward(&d.header, p.layer, raw[n:end], time.Now().UnixNano()) {
+	if d.layers != nil && !d.layers.forward(&d.header, p.layer, payload, time.Now().UnixNano()) {
 		return
 	}
-	d.header.SSRC = b.ssrc
-	d.header.PayloadType = b.payloadType
-	d.header.Extension = false
-	d.header.Extensions = d.header.Extensions[:0]
-	if _, err := b.writer.WriteRTP(&d.header, raw[n:end]); err != nil {
+	// Zero bytes without an error: the transport is not up yet.
+	if n, err := b.writer.WriteRTP(&d.header, payload); err != nil || n == 0 {
 		return
 	}
+	if !d.delivering {
+		d.delivering = true
+		// A new subscriber cannot decode anything before the next
+		// keyframe; asking at Bind would be too early, as pion binds
+		// before the connection is up and that keyframe would be lost.
+		d.requestKeyframe()
+	}
+	d.sent.add(len(payload))
 	d.stats.packetsForwarded.Add(1)
-	d.stats.bytesForwarded.Add(uint64(end - n))
+	d.stats.bytesForwarded.Add(uint64(len(payload)))
 }
 
-// readRTCP relays the subscriber's keyframe requests to the publisher. It
-// also keeps pion's interceptors (NACK responder, reports) fed, which only
-// see RTCP that someone reads. It ends when the sender stops.
+// readRTCP relays the subscriber's keyframe requests to the publisher and
+// answers its NACKs from the track's cache. It also keeps pion's
+// interceptors fed, which only see RTCP that someone reads. It ends when
+// the sender stops.
 func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 	buf := make([]byte, maxPacketSize)
 	for {
@@ -187,9 +187,11 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 			continue
 		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.requestKeyframe()
+			case *rtcp.TransportLayerNack:
+				d.nacks.handle(pkt, d.bound.Load())
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v2"
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/internal/ids"
 )
@@ -43,6 +44,9 @@ type EngineConfig struct {
 	DisconnectedTimeout time.Duration
 	FailedTimeout       time.Duration
 	KeepaliveInterval   time.Duration
+	// Net replaces the host network stack; nil (always, in production)
+	// uses the real one. Tests pass a pion vnet to inject loss.
+	Net transport.Net
 }
 
 // ICE defaults: a peer silent for 2 s is disconnected and after 2 s more it
@@ -65,31 +69,22 @@ type Engine struct {
 	closeOnce  sync.Once
 }
 
-// NewEngine prepares the WebRTC API: default codecs (Opus, VP8, VP9,
-// H.264, …), NACK, RTCP reports and TWCC interceptors, and the ICE
+// NewEngine prepares the WebRTC API: codecs (Opus, VP8, VP9, H.264, …;
+// see registerCodecs), interceptors (see registerInterceptors), and the ICE
 // settings from cfg. mDNS is off because the server has real addresses.
 // It opens the configured ICE listeners; Close releases them.
 func NewEngine(cfg EngineConfig) (*Engine, error) {
 	media := &webrtc.MediaEngine{}
-	if err := media.RegisterDefaultCodecs(); err != nil {
+	if err := registerCodecs(media); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
-	// Publishers' audio levels feed active-speaker detection. Receive
-	// direction only: the subscribe side strips extensions anyway.
-	if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: AudioLevelURI}, webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverDirectionRecvonly); err != nil {
-		return nil, fmt.Errorf("register audio level extension: %w", err)
+	if err := registerHeaderExtensions(media); err != nil {
+		return nil, err
 	}
 	registry := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(media, registry); err != nil {
-		return nil, fmt.Errorf("register interceptors: %w", err)
-	}
-	// Simulcast layers are told apart by the rid header extension.
-	if err := webrtc.ConfigureSimulcastExtensionHeaders(media); err != nil {
-		return nil, fmt.Errorf("register simulcast extensions: %w", err)
-	}
 	bwe := &bweHandoff{}
-	if err := bwe.register(media, registry); err != nil {
-		return nil, err
+	if err := registerInterceptors(media, registry, bwe); err != nil {
+		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
 
 	settings := webrtc.SettingEngine{}
@@ -122,6 +117,10 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		}
 	}
 	settings.SetNetworkTypes(networks)
+	settings.SetSRTPReplayProtectionWindow(srtpReplayWindow)
+	if cfg.Net != nil {
+		settings.SetNet(cfg.Net)
+	}
 	settings.SetICETimeouts(
 		cmp.Or(cfg.DisconnectedTimeout, defaultDisconnectedTimeout),
 		cmp.Or(cfg.FailedTimeout, defaultFailedTimeout),

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -28,7 +29,7 @@ func (w *discardWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 func testTrack(stats *counters) *Track {
-	t := &Track{id: "t_test", streamID: "p_test", kind: webrtc.RTPCodecTypeVideo, stats: stats}
+	t := &Track{id: "t_test", streamID: "p_test", kind: webrtc.RTPCodecTypeVideo, stats: stats, history: [maxLayers]*packetHistory{newPacketHistory(videoHistoryLength)}}
 	t.downs.Store(&[]*DownTrack{})
 	return t
 }
@@ -109,6 +110,9 @@ func BenchmarkFanOut(b *testing.B) {
 			for i := range b.N {
 				p := getPacket()
 				p.n = copy(p.buf[:], raw)
+				// Consecutive numbers, as a real stream: the history keeps
+				// a window of them pinned.
+				binary.BigEndian.PutUint16(p.buf[2:4], uint16(i))
 				track.fanOut(p)
 				if i%(videoQueueLength/2) == 0 || i == b.N-1 {
 					drainAll(downs)

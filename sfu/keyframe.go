@@ -1,127 +1,76 @@
 package sfu
 
-import "strings"
-
-// Codec families whose keyframes the server can recognise in RTP payloads.
-// Layer switches wait for a keyframe, so simulcast needs one of these.
-const (
-	codecUnknown = iota
-	codecVP8
-	codecVP9
-	codecH264
+import (
+	"sync"
+	"time"
 )
 
-func codecFamily(mimeType string) int {
-	switch strings.ToLower(mimeType) {
-	case "video/vp8":
-		return codecVP8
-	case "video/vp9":
-		return codecVP9
-	case "video/h264":
-		return codecH264
-	}
-	return codecUnknown
+// keyframeInterval throttles keyframe requests to a publisher: many
+// subscribers joining at once, or all asking after the same loss, cost it
+// one keyframe per interval at most.
+const keyframeInterval = 500 * time.Millisecond
+
+// keyframeRequester aggregates keyframe requests for one track. The first
+// request in a quiet period goes out at once; requests inside the
+// interval after it are folded into one more, sent when the interval
+// ends. So a subscriber that joins just after someone else's keyframe is
+// not left waiting for the encoder's next natural one (which browsers may
+// not send for minutes). Requests go out at least interval apart, so a
+// join storm costs one per interval, not one per subscriber.
+type keyframeRequester struct {
+	interval time.Duration
+	send     func()
+
+	mu      sync.Mutex
+	last    time.Time   // when the last request went out
+	pending *time.Timer // the trailing request, if one is scheduled
+	stopped bool
 }
 
-// isKeyframeStart reports whether payload is the first packet of a
-// keyframe. It only reads bytes: no allocation on the forwarding path.
-func isKeyframeStart(family int, payload []byte) bool {
-	switch family {
-	case codecVP8:
-		vp8, ok := vp8Frame(payload)
-		// Frame tag bit 0 is the inverse key frame flag (RFC 6386 §9.1).
-		return ok && len(vp8) > 0 && vp8[0]&0x01 == 0
-	case codecVP9:
-		// RFC 9628 §4.2: P (inter-picture predicted) clear, B (start of frame) set.
-		return len(payload) > 0 && payload[0]&0x40 == 0 && payload[0]&0x08 != 0
-	case codecH264:
-		return h264Keyframe(payload)
-	}
-	return false
+func newKeyframeRequester(interval time.Duration, send func()) *keyframeRequester {
+	return &keyframeRequester{interval: interval, send: send}
 }
 
-// vp8Frame skips the VP8 payload descriptor (RFC 7741 §4.2) of a packet
-// that starts partition 0 of a frame and returns the VP8 frame that
-// follows; ok is false for any other packet.
-func vp8Frame(payload []byte) (frame []byte, ok bool) {
-	if len(payload) < 1 {
-		return nil, false
+// request asks for a keyframe, now or at the end of the current interval.
+func (k *keyframeRequester) request() {
+	k.mu.Lock()
+	if k.stopped || k.pending != nil {
+		k.mu.Unlock()
+		return
 	}
-	b0 := payload[0]
-	if b0&0x10 == 0 || b0&0x07 != 0 { // S clear, or not partition 0
-		return nil, false
+	wait := k.interval - time.Since(k.last)
+	if wait > 0 {
+		k.pending = time.AfterFunc(wait, k.fire)
+		k.mu.Unlock()
+		return
 	}
-	i := 1
-	if b0&0x80 != 0 { // X: extension byte follows
-		if len(payload) <= i {
-			return nil, false
-		}
-		x := payload[i]
-		i++
-		if x&0x80 != 0 { // I: picture id, 7 or 15 bits
-			if len(payload) <= i {
-				return nil, false
-			}
-			if payload[i]&0x80 != 0 {
-				i++
-			}
-			i++
-		}
-		if x&0x40 != 0 { // L: TL0PICIDX
-			i++
-		}
-		if x&0x30 != 0 { // T or K: TID/KEYIDX byte
-			i++
-		}
-	}
-	if len(payload) <= i {
-		return nil, false
-	}
-	return payload[i:], true
+	k.last = time.Now()
+	k.mu.Unlock()
+	k.send() // outside the lock: an RTCP write may block briefly
 }
 
-// vp8KeyframeSize reads the frame size from a VP8 keyframe's header
-// (RFC 6386 §9.1): 3-byte frame tag, start code 9d 01 2a, then 14-bit
-// width and height.
-func vp8KeyframeSize(payload []byte) (width, height int, ok bool) {
-	f, ok := vp8Frame(payload)
-	if !ok || len(f) < 10 || f[0]&0x01 != 0 || f[3] != 0x9d || f[4] != 0x01 || f[5] != 0x2a {
-		return 0, 0, false
+func (k *keyframeRequester) fire() {
+	k.mu.Lock()
+	if k.stopped {
+		k.mu.Unlock()
+		return
 	}
-	width = int(f[6]) | int(f[7]&0x3f)<<8
-	height = int(f[8]) | int(f[9]&0x3f)<<8
-	return width, height, width > 0 && height > 0
+	k.pending = nil
+	k.last = time.Now()
+	k.mu.Unlock()
+	k.send()
 }
 
-// h264Keyframe reports whether payload carries (the start of) an IDR
-// slice or an SPS, alone, in a STAP-A, or as the first FU-A fragment.
-func h264Keyframe(payload []byte) bool {
-	if len(payload) < 1 {
-		return false
+// stop cancels a scheduled request; later requests are ignored.
+func (k *keyframeRequester) stop() {
+	if k == nil {
+		return
 	}
-	const (
-		nalIDR   = 5
-		nalSPS   = 7
-		nalSTAPA = 24
-		nalFUA   = 28
-	)
-	switch t := payload[0] & 0x1f; t {
-	case nalIDR, nalSPS:
-		return true
-	case nalSTAPA:
-		for i := 1; i+2 < len(payload); {
-			size := int(payload[i])<<8 | int(payload[i+1])
-			i += 2
-			if size == 0 || i+size > len(payload) {
-				return false
-			}
-			if nt := payload[i] & 0x1f; nt == nalIDR || nt == nalSPS {
-				return true
-			}
-			i += size
-		}
-	case nalFUA:
-		return len(payload) > 1 && payload[1]&0x80 != 0 && (payload[1]&0x1f == nalIDR || payload[1]&0x1f == nalSPS)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stopped = true
+	if k.pending != nil {
+		k.pending.Stop()
+		k.pending = nil
 	}
-	return false
 }

@@ -50,6 +50,7 @@ func (e *Engine) NewPublisher(participantID string, events PublisherEvents) (*Pu
 		t.inspect(p.pc, receiver)
 		events.TrackStarted(t)
 		go t.readLoop(events.TrackEnded)
+		go t.readReceiverRTCP(receiver)
 	})
 	return pub, nil
 }
@@ -62,10 +63,6 @@ func (p *Publisher) HandleOffer(sdp string) error {
 	}
 	if err := p.setRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return err
-	}
-	if err := refuseRTX(p.pc); err != nil {
-		_ = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
-		return fmt.Errorf("%w: codec preferences: %w", ErrBadSDP, err)
 	}
 	answer, err := p.pc.CreateAnswer(nil)
 	if err != nil {

@@ -1,5 +1,10 @@
 package sfu
 
+import (
+	"sync"
+	"sync/atomic"
+)
+
 // switchHistory is how many layer switches a rewriter remembers for
 // mapping outgoing sequence numbers back (for retransmissions); a NACK
 // older than that many switches is not worth answering anyway.
@@ -13,8 +18,12 @@ const noLayer int8 = -1
 // currently receives into one stream with continuous sequence numbers and
 // monotonic timestamps. Between switches the mapping is a pure offset —
 // out = in + offset — so an outgoing sequence number maps back to the
-// layer packet it came from (see original). Only the writer goroutine of
-// one DownTrack uses it.
+// layer packet it came from (see original). The writer goroutine of one
+// DownTrack rewrites; original and timestampOffset may be called from any
+// goroutine (the subscriber's RTCP reader answering NACKs, the publisher's
+// relaying sender reports): they see only the switch history, guarded by
+// mu and changed at switches alone, and the newest outgoing seq, which
+// the writer publishes atomically — so a packet costs no lock.
 type seqRewriter struct {
 	clockRate uint32
 
@@ -29,6 +38,10 @@ type seqRewriter struct {
 	maxTS       uint32 // outgoing timestamp that went with maxSeq
 	lastWritten int64  // unix nanoseconds of the last packet written
 
+	// newestOut is maxSeqExt+1 once something was written, else 0.
+	newestOut atomic.Uint64
+
+	mu      sync.Mutex
 	history [switchHistory]switchPoint
 	next    int // index in history for the next switch
 }
@@ -40,6 +53,7 @@ type switchPoint struct {
 	firstOut  uint64
 	layer     int8
 	seqOffset uint16
+	tsOffset  uint32
 }
 
 // reorderWindow is how far behind the newest packet a packet may arrive
@@ -60,6 +74,8 @@ func newSeqRewriter(clockRate uint32) *seqRewriter {
 // never sees two frames with one timestamp).
 func (r *seqRewriter) switchTo(layer int8, seq uint16, ts uint32, now int64) {
 	outSeq, outTS, outExt := seq, ts, uint64(seq)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if !r.started {
 		// Nothing was written under earlier switches: nothing maps to them.
 		r.history, r.next = [switchHistory]switchPoint{}, 0
@@ -72,7 +88,7 @@ func (r *seqRewriter) switchTo(layer int8, seq uint16, ts uint32, now int64) {
 	r.floorSeq, r.maxIn = seq, seq
 	r.seqOffset = outSeq - seq
 	r.tsOffset = outTS - ts
-	r.history[r.next] = switchPoint{valid: true, firstOut: outExt, layer: layer, seqOffset: r.seqOffset}
+	r.history[r.next] = switchPoint{valid: true, firstOut: outExt, layer: layer, seqOffset: r.seqOffset, tsOffset: r.tsOffset}
 	r.next = (r.next + 1) % switchHistory
 }
 
@@ -99,22 +115,32 @@ func (r *seqRewriter) rewrite(seq uint16, ts uint32, now int64) (outSeq uint16, 
 	case !r.started:
 		r.maxSeq, r.maxSeqExt, r.maxTS = outSeq, uint64(outSeq), outTS
 		r.started = true
+		r.newestOut.Store(r.maxSeqExt + 1)
 	case int16(outSeq-r.maxSeq) > 0:
 		r.maxSeqExt += uint64(uint16(outSeq - r.maxSeq))
 		r.maxSeq, r.maxTS = outSeq, outTS
+		r.newestOut.Store(r.maxSeqExt + 1)
 	}
 	r.lastWritten = now
 	return outSeq, outTS, true
 }
 
 // original maps an outgoing seq back to the layer and incoming seq it was
-// written from, as long as it is recent and its switch is remembered.
-func (r *seqRewriter) original(outSeq uint16) (layer int8, seq uint16, ok bool) {
-	behind := r.maxSeq - outSeq
-	if !r.started || behind > reorderWindow {
-		return noLayer, 0, false
+// written from, and the timestamp offset applied to it, as long as it is
+// recent and its switch is remembered. Safe beside the writer.
+func (r *seqRewriter) original(outSeq uint16) (layer int8, seq uint16, tsOffset uint32, ok bool) {
+	newest := r.newestOut.Load()
+	if newest == 0 {
+		return noLayer, 0, 0, false
 	}
-	ext := r.maxSeqExt - uint64(behind)
+	maxExt := newest - 1
+	behind := uint16(maxExt) - outSeq
+	if behind > reorderWindow || uint64(behind) > maxExt {
+		return noLayer, 0, 0, false
+	}
+	ext := maxExt - uint64(behind)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	best := -1
 	for i, p := range r.history {
 		// The latest switch at or before outSeq is the one whose range holds it.
@@ -123,8 +149,17 @@ func (r *seqRewriter) original(outSeq uint16) (layer int8, seq uint16, ok bool) 
 		}
 	}
 	if best < 0 {
-		return noLayer, 0, false
+		return noLayer, 0, 0, false
 	}
 	p := r.history[best]
-	return p.layer, outSeq - p.seqOffset, true
+	return p.layer, outSeq - p.seqOffset, p.tsOffset, true
+}
+
+// timestampOffset is the offset in force for layer: that of the latest
+// switch, if it was onto layer. Safe beside the writer.
+func (r *seqRewriter) timestampOffset(layer int8) (uint32, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.history[(r.next+switchHistory-1)%switchHistory]
+	return p.tsOffset, p.valid && p.layer == layer
 }

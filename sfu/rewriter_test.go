@@ -133,13 +133,13 @@ func TestRewriterSwitchesOnlyAtKeyframesWithContinuousNumbers(t *testing.T) {
 	// Every outgoing seq of the last switches maps back to its layer packet.
 	recent := 0
 	for _, p := range out[len(out)-40:] {
-		layer, seq, ok := sel.rw.original(p.outSeq)
+		layer, seq, _, ok := sel.rw.original(p.outSeq)
 		if !ok || layer != p.layer || seq != p.inSeq {
 			t.Errorf("original(%d) = layer %d seq %d ok %v, want layer %d seq %d", p.outSeq, layer, seq, ok, p.layer, p.inSeq)
 		}
 		recent++
 	}
-	if _, _, ok := sel.rw.original(out[len(out)-1].outSeq + 1); ok {
+	if _, _, _, ok := sel.rw.original(out[len(out)-1].outSeq + 1); ok {
 		t.Error("original maps a seq that was never sent")
 	}
 }
@@ -276,7 +276,7 @@ func TestRewriterRunsPastSequenceWrap(t *testing.T) {
 		prev = out
 		if i%1000 == 999 {
 			back := out - 500
-			if layer, seq, ok := rw.original(back); !ok || layer != 1 || seq != in-500 {
+			if layer, seq, _, ok := rw.original(back); !ok || layer != 1 || seq != in-500 {
 				t.Fatalf("after %d packets original(%d) = %d, %d, %v; want layer 1 seq %d", i+1, back, layer, seq, ok, in-500)
 			}
 		}

@@ -21,7 +21,7 @@ type layerSelector struct {
 	// Largest size the subscriber asked for; 0 means no limit.
 	maxWidth, maxHeight atomic.Int32
 
-	rw *seqRewriter // writer goroutine only
+	rw *seqRewriter // rewrites on the writer goroutine; maps back from any
 
 	pause pauseState // allocator goroutine only
 }
@@ -91,4 +91,25 @@ func (d *DownTrack) requestKeyframe() {
 	if layer != noLayer {
 		d.track.requestLayerKeyframe(layer)
 	}
+}
+
+// timestampOffset is what this subscriber adds to layer's timestamps, or
+// false when it is not being forwarded layer (another layer, or paused):
+// a sender report of another layer would mislead its lip sync.
+func (s *layerSelector) timestampOffset(layer int8) (uint32, bool) {
+	if int32(layer) != s.current.Load() {
+		return 0, false
+	}
+	return s.rw.timestampOffset(layer)
+}
+
+// lookup implements retransmitSource: a NACKed outgoing seq maps back
+// through the rewriter to the layer and incoming seq it was made from,
+// whose history holds the packet.
+func (s *layerSelector) lookup(out uint16) (*packet, uint32) {
+	layer, seq, tsOffset, ok := s.rw.original(out)
+	if !ok || layer < 0 {
+		return nil, 0
+	}
+	return s.track.history[layer].get(seq), tsOffset
 }

@@ -1,12 +1,10 @@
 package sfu
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -33,10 +31,10 @@ const layerRateWindow = 500 * time.Millisecond
 
 // simulcastLayer is what the track learns about one layer as it reads it.
 type simulcastLayer struct {
-	ssrc                atomic.Uint32 // 0 until the layer arrives
-	bytes               atomic.Uint64
-	width, height       atomic.Int32 // from the last keyframe, when the codec tells
-	lastKeyframeRequest atomic.Int64 // unix nanoseconds
+	ssrc          atomic.Uint32 // 0 until the layer arrives
+	bytes         atomic.Uint64
+	width, height atomic.Int32                       // from the last keyframe, when the codec tells
+	remote        atomic.Pointer[webrtc.TrackRemote] // for ending its read loop on a BYE
 }
 
 // simulcastLayers is the per-layer state of a simulcast track.
@@ -56,28 +54,42 @@ type simulcastLayers struct {
 type layerGroups struct {
 	mu         sync.Mutex
 	byReceiver map[*webrtc.RTPReceiver]*Track
+	rtcp       map[*webrtc.RTPReceiver]*layerRTCPGate
 }
 
 // addLayer starts reading a simulcast layer. The first layer of a
 // receiver creates the Track (newTrack) and announces it (started); the
 // others join it. The track ends when its first layer's stream ends.
 func (g *layerGroups) addLayer(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, newTrack func(*webrtc.TrackRemote) *Track, started, onEnded func(*Track)) {
-	layer, ok := layerIndex(remote.RID())
-	if !ok {
-		return // an unknown rid is not forwarded; pion discards what nobody reads
-	}
 	g.mu.Lock()
 	if g.byReceiver == nil {
 		g.byReceiver = make(map[*webrtc.RTPReceiver]*Track)
+		g.rtcp = make(map[*webrtc.RTPReceiver]*layerRTCPGate)
+	}
+	gate := g.rtcp[receiver]
+	if gate == nil {
+		gate = &layerRTCPGate{}
+		g.rtcp[receiver] = gate
+	}
+	gate.arrived = append(gate.arrived, remote.RID())
+	layer, ok := layerIndex(remote.RID())
+	if !ok {
+		g.mu.Unlock()
+		return // an unknown rid is not forwarded; pion discards what nobody reads
 	}
 	t, existing := g.byReceiver[receiver]
 	if !existing {
 		t = newTrack(remote)
 		t.sim = &simulcastLayers{family: codecFamily(t.codec.MimeType)}
 		t.firstLayer = layer
+		for l := range int8(maxLayers) {
+			t.addLayerFeedback(l)
+		}
 		g.byReceiver[receiver] = t
 	}
 	t.sim.layers[layer].ssrc.Store(uint32(remote.SSRC()))
+	t.sim.layers[layer].remote.Store(remote)
+	gate.startReaders(t, receiver)
 	g.mu.Unlock()
 	if existing {
 		go t.readPackets(remote, layer)
@@ -87,6 +99,7 @@ func (g *layerGroups) addLayer(remote *webrtc.TrackRemote, receiver *webrtc.RTPR
 	go t.readLoop(func(t *Track) {
 		g.mu.Lock()
 		delete(g.byReceiver, receiver)
+		delete(g.rtcp, receiver)
 		g.mu.Unlock()
 		onEnded(t)
 	})
@@ -126,27 +139,6 @@ func (s *simulcastLayers) bitrates(now time.Time) (rates [maxLayers]int, measure
 	return s.rates, s.measured
 }
 
-// requestLayerKeyframe sends a PLI for one layer's SSRC, at most once per
-// keyframeInterval per layer.
-func (t *Track) requestLayerKeyframe(layer int8) {
-	if t.sim == nil || layer < 0 || int(layer) >= maxLayers {
-		t.RequestKeyframe()
-		return
-	}
-	l := &t.sim.layers[layer]
-	ssrc := l.ssrc.Load()
-	if ssrc == 0 {
-		return
-	}
-	now := time.Now().UnixNano()
-	last := l.lastKeyframeRequest.Load()
-	if now-last < int64(keyframeInterval) || !l.lastKeyframeRequest.CompareAndSwap(last, now) {
-		return
-	}
-	// A failed write means the publisher is gone; its read loops end too.
-	_ = t.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
-}
-
 // Simulcast reports whether the track arrives in several layers.
 func (t *Track) Simulcast() bool { return t.sim != nil }
 
@@ -171,28 +163,4 @@ func rtpPayload(raw []byte) []byte {
 		return nil
 	}
 	return raw[n:end]
-}
-
-// refuseRTX keeps RTX out of the answer for the publisher's video: with
-// simulcast, pion v3.3.6 sets up a layer's RTX stream on one goroutine
-// while TrackRemote.Read looks for it on another, unsynchronised (fixed
-// only in pion v4, pion/webrtc#3332). Publishers then retransmit NACKed
-// packets on the media SSRC itself (RFC 4585), which needs nothing more.
-func refuseRTX(pc *webrtc.PeerConnection) error {
-	for _, tr := range pc.GetTransceivers() {
-		if tr.Kind() != webrtc.RTPCodecTypeVideo || tr.Receiver() == nil {
-			continue
-		}
-		all := tr.Receiver().GetParameters().Codecs
-		codecs := make([]webrtc.RTPCodecParameters, 0, len(all))
-		for _, c := range all {
-			if !strings.EqualFold(c.MimeType, "video/rtx") {
-				codecs = append(codecs, c)
-			}
-		}
-		if err := tr.SetCodecPreferences(codecs); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -10,6 +10,12 @@ type counters struct {
 	packetsDropped   atomic.Uint64
 	packetsReceived  atomic.Uint64
 	tracksPublished  atomic.Int64
+
+	nackedPackets        atomic.Uint64
+	packetsRetransmitted atomic.Uint64
+	retransmitMisses     atomic.Uint64
+	keyframeRequests     atomic.Uint64
+	senderReports        atomic.Uint64
 }
 
 // Stats is a snapshot of the engine's media totals since start.
@@ -19,6 +25,12 @@ type Stats struct {
 	BytesForwarded   uint64 // RTP payload bytes written to subscribers
 	PacketsDropped   uint64 // packets dropped because a subscriber fell behind
 	TracksPublished  int64  // tracks currently being received
+
+	NACKedPackets        uint64 // packets subscribers asked to be resent
+	PacketsRetransmitted uint64 // of those, resent from the server's cache
+	RetransmitMisses     uint64 // of those, not in the cache (uplink loss or too old)
+	KeyframeRequests     uint64 // PLIs sent to publishers
+	SenderReports        uint64 // RTCP sender reports sent to subscribers
 }
 
 func (c *counters) snapshot() Stats {
@@ -28,5 +40,11 @@ func (c *counters) snapshot() Stats {
 		BytesForwarded:   c.bytesForwarded.Load(),
 		PacketsDropped:   c.packetsDropped.Load(),
 		TracksPublished:  c.tracksPublished.Load(),
+
+		NACKedPackets:        c.nackedPackets.Load(),
+		PacketsRetransmitted: c.packetsRetransmitted.Load(),
+		RetransmitMisses:     c.retransmitMisses.Load(),
+		KeyframeRequests:     c.keyframeRequests.Load(),
+		SenderReports:        c.senderReports.Load(),
 	}
 }

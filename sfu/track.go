@@ -4,15 +4,10 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 )
-
-// keyframeInterval throttles PLIs to a publisher: many subscribers joining
-// at once, or all asking after the same loss, cost it one keyframe.
-const keyframeInterval = 500 * time.Millisecond
 
 // Track is one track received from a publisher. Its read loop fans every
 // packet out to the subscriber queues in an immutable snapshot.
@@ -22,14 +17,21 @@ type Track struct {
 	kind     webrtc.RTPCodecType
 	codec    webrtc.RTPCodecParameters
 	remote   *webrtc.TrackRemote
+	ssrc     uint32
 	// writeRTCP sends feedback to the publisher's peer connection.
 	writeRTCP func([]rtcp.Packet) error
 
 	mu    sync.Mutex // serialises copy-on-write updates of downs
 	downs atomic.Pointer[[]*DownTrack]
 
-	lastKeyframeRequest atomic.Int64 // unix nanoseconds
-	stats               *counters
+	// Per layer (index 0 for a track without simulcast), video only: the
+	// history answers subscribers' NACKs, and PLIs go out aggregated per
+	// layer, since each layer is its own encoder and SSRC. See
+	// layerfeedback.go.
+	history   [maxLayers]*packetHistory
+	keyframes [maxLayers]*keyframeRequester
+	ended     atomic.Bool // set by a BYE; the read loops stop
+	stats     *counters
 
 	state trackState // mid, audio level, mute: trackstate.go
 
@@ -46,8 +48,12 @@ func newTrack(id, streamID string, remote *webrtc.TrackRemote, writeRTCP func([]
 		kind:      remote.Kind(),
 		codec:     remote.Codec(),
 		remote:    remote,
+		ssrc:      uint32(remote.SSRC()),
 		writeRTCP: writeRTCP,
 		stats:     stats,
+	}
+	if t.kind == webrtc.RTPCodecTypeVideo {
+		t.addLayerFeedback(0)
 	}
 	t.downs.Store(&[]*DownTrack{})
 	return t
@@ -64,21 +70,6 @@ func (t *Track) Kind() webrtc.RTPCodecType { return t.kind }
 
 // MimeType names the codec, e.g. "video/VP8".
 func (t *Track) MimeType() string { return t.codec.MimeType }
-
-// RequestKeyframe asks the publisher for a keyframe, at most once per
-// keyframeInterval. Audio tracks ignore it.
-func (t *Track) RequestKeyframe() {
-	if t.kind != webrtc.RTPCodecTypeVideo {
-		return
-	}
-	now := time.Now().UnixNano()
-	last := t.lastKeyframeRequest.Load()
-	if now-last < int64(keyframeInterval) || !t.lastKeyframeRequest.CompareAndSwap(last, now) {
-		return
-	}
-	// A failed write means the publisher is gone; its read loop ends too.
-	_ = t.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
-}
 
 func (t *Track) addDownTrack(d *DownTrack) {
 	t.mu.Lock()
@@ -100,6 +91,7 @@ func (t *Track) removeDownTrack(d *DownTrack) {
 func (t *Track) readLoop(onEnded func(*Track)) {
 	t.stats.tracksPublished.Add(1)
 	defer func() {
+		t.stopLayerFeedback()
 		t.stats.tracksPublished.Add(-1)
 		onEnded(t)
 	}()
@@ -112,7 +104,7 @@ func (t *Track) readPackets(remote *webrtc.TrackRemote, layer int8) {
 	for {
 		p := getPacket()
 		n, _, err := remote.Read(p.buf[:])
-		if err != nil {
+		if err != nil || t.ended.Load() {
 			packetPool.Put(p)
 			return
 		}
@@ -130,11 +122,13 @@ func (t *Track) readPackets(remote *webrtc.TrackRemote, layer int8) {
 	}
 }
 
-// fanOut hands p to every subscriber queue and releases the caller's
-// reference. A full queue drops the packet for that subscriber only.
+// fanOut hands p to the history and every subscriber queue and releases
+// the caller's reference. A full queue drops the packet for that
+// subscriber only.
 func (t *Track) fanOut(p *packet) {
 	downs := *t.downs.Load()
-	p.refs.Store(int32(len(downs)) + 1)
+	p.refs.Store(int32(len(downs)) + 2)
+	t.history[p.layer].put(p)
 	for _, d := range downs {
 		if d.layers != nil && !d.layers.accepts(p.layer) {
 			p.release() // another simulcast layer than this subscriber's

@@ -61,7 +61,7 @@ func (t *Track) SetMuted(muted bool) bool {
 		return false
 	}
 	if !muted {
-		t.requestKeyframeOnEveryLayer()
+		t.RequestKeyframe()
 	}
 	return true
 }
@@ -75,16 +75,4 @@ func (t *Track) TakeAudioLevel() (loudness float64, packets int) {
 		return 0, 0
 	}
 	return t.state.level.take()
-}
-
-// requestKeyframeOnEveryLayer lets every subscriber restart its video,
-// whichever simulcast layer it is on.
-func (t *Track) requestKeyframeOnEveryLayer() {
-	if t.sim == nil {
-		t.RequestKeyframe()
-		return
-	}
-	for layer := range int8(maxLayers) {
-		t.requestLayerKeyframe(layer)
-	}
 }

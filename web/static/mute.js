@@ -21,6 +21,17 @@
     return pc.getTransceivers().find((t) => t.receiver && t.receiver.track && t.receiver.track.kind === kind) || null;
   }
 
+  // Turns the sender's encodings off or on. Without a track Chromium
+  // stops encoding, but with simulcast it keeps sending padding on every
+  // layer until its encoder times out (about 2 s); inactive encodings send
+  // nothing at once.
+  async function setActive(sender, active) {
+    const params = sender.getParameters();
+    if (!params.encodings || params.encodings.every((e) => e.active === active)) return;
+    for (const e of params.encodings) e.active = active;
+    await sender.setParameters(params);
+  }
+
   // Brings the sender and the server in line with the local toggle.
   function apply(session, kind) {
     const muted = ext.localMuted(kind);
@@ -28,7 +39,12 @@
     if (tr && tr.sender) {
       const local = session.localStream && session.localStream.getTracks().find((t) => t.kind === kind);
       const want = muted ? null : local || null;
-      if (tr.sender.track !== want) tr.sender.replaceTrack(want).catch((err) => console.warn('switchyard: replaceTrack:', err));
+      if (tr.sender.track !== want) {
+        const change = muted
+          ? tr.sender.replaceTrack(null).then(() => setActive(tr.sender, false))
+          : setActive(tr.sender, true).then(() => tr.sender.replaceTrack(want));
+        change.catch((err) => console.warn('switchyard: mute:', err));
+      }
     }
     const mine = tr && own.get(tr.mid);
     if (mine && mine.muted !== muted) {

@@ -1,0 +1,121 @@
+package sfu
+
+import (
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+// retransmitSource finds the cached packet behind a sequence number a
+// subscriber NACKed. Plain forwarding keeps the publisher's numbers, so
+// the track's own history answers directly (historySource). A forwarder
+// that rewrites sequence numbers and timestamps per subscriber (simulcast
+// layer switching) supplies its own, mapping out back to the layer and
+// source number it was made from; the offset it returns is added to the
+// cached packet's timestamp so the copy matches what was first sent.
+type retransmitSource interface {
+	// lookup returns the packet holding a reference the caller releases,
+	// or nil when it is not kept (never received, or too old).
+	lookup(out uint16) (p *packet, tsOffset uint32)
+}
+
+// historySource is the identity mapping onto one track's history.
+type historySource struct{ h *packetHistory }
+
+func (s historySource) lookup(out uint16) (*packet, uint32) { return s.h.get(out), 0 }
+
+// minResendInterval stops a packet being resent again for a repeated NACK
+// while the first copy may still be on its way. Receivers repeat a NACK
+// after about one round trip, so this only catches back-to-back repeats.
+const minResendInterval = 20 * time.Millisecond
+
+// resendLogLength is how many recent resends are remembered for that.
+const resendLogLength = 256
+
+// nackResponder answers one subscriber's NACKs from the cache, on the
+// original SSRC (RFC 4585 generic NACK; see docs/protocol.md for why not
+// RTX). It runs on the subscriber's RTCP goroutine only, so its state
+// needs no lock, and it writes beside the writer goroutine: pion's SRTP
+// writer serialises the two.
+type nackResponder struct {
+	source retransmitSource
+	stats  *counters
+	sent   *sendCounters // the down track's, for its sender reports
+
+	header rtp.Header // scratch for rewriting a cached packet
+	resent [resendLogLength]struct {
+		seq uint16
+		at  time.Time
+	}
+}
+
+// handle resends every packet nack asks for that is still cached.
+func (r *nackResponder) handle(nack *rtcp.TransportLayerNack, b *binding) {
+	if r.source == nil || b == nil {
+		return
+	}
+	now := time.Now()
+	for _, pair := range nack.Nacks {
+		for _, seq := range pair.PacketList() {
+			r.stats.nackedPackets.Add(1)
+			r.resend(seq, b, now)
+		}
+	}
+}
+
+func (r *nackResponder) resend(seq uint16, b *binding, now time.Time) {
+	last := &r.resent[seq%resendLogLength]
+	if last.seq == seq && now.Sub(last.at) < minResendInterval {
+		return
+	}
+	p, tsOffset := r.source.lookup(seq)
+	if p == nil {
+		// Lost before it reached us, or too old. An uplink loss is being
+		// NACKed to the publisher already (pion's generator on the publish
+		// PC); its repair is fanned out to every subscriber when it arrives.
+		r.stats.retransmitMisses.Add(1)
+		return
+	}
+	defer p.release()
+	payload, ok := rewriteForSubscriber(&r.header, p.data(), b)
+	if !ok {
+		return
+	}
+	r.header.SequenceNumber = seq
+	r.header.Timestamp += tsOffset
+	if _, err := b.writer.WriteRTP(&r.header, payload); err != nil {
+		return
+	}
+	last.seq, last.at = seq, now
+	if r.sent != nil {
+		r.sent.add(len(payload))
+	}
+	r.stats.packetsRetransmitted.Add(1)
+}
+
+// rewriteForSubscriber parses raw into h and rewrites what differs per
+// subscriber: SSRC and payload type. It drops padding and the publisher's
+// header extensions, whose ids were negotiated on another peer connection.
+// It returns the payload to send with h.
+func rewriteForSubscriber(h *rtp.Header, raw []byte, b *binding) ([]byte, bool) {
+	n, err := h.Unmarshal(raw)
+	if err != nil {
+		return nil, false
+	}
+	end := len(raw)
+	if h.Padding {
+		pad := int(raw[end-1])
+		if pad == 0 || n+pad > end {
+			return nil, false
+		}
+		end -= pad
+		h.Padding = false
+		h.PaddingSize = 0
+	}
+	h.SSRC = b.ssrc
+	h.PayloadType = b.payloadType
+	h.Extension = false
+	h.Extensions = h.Extensions[:0]
+	return raw[n:end], true
+}
