@@ -19,7 +19,9 @@ var path = filepath.Join(os.TempDir(), "switchyard-cpu-heavy-tests.lock")
 // Acquire blocks until no other holder is left, and returns the release
 // function. The kernel drops the lock if the process dies, so a crashed
 // test run never blocks the next one.
-func Acquire() (release func(), err error) {
+func Acquire() (release func(), err error) { return acquireAt(path) }
+
+func acquireAt(path string) (release func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("cpulock: %w", err)
