@@ -117,11 +117,10 @@ func (s *Subscriber) allocate(now time.Time) {
 	budget := s.alloc.budget()
 	for i, layer := range planLayers(budget, demands) {
 		layer = sels[i].pause.decide(layer, demands[i].nextLayer(noLayer), budget, now)
+		// setTarget also asks again for a switch still waiting for its
+		// keyframe (throttled per layer); asking here too would schedule a
+		// second, trailing keyframe for the same switch.
 		sels[i].setTarget(layer)
-		// A switch still waiting for its keyframe asks again (throttled).
-		if cur := int8(sels[i].current.Load()); layer != noLayer && cur != layer {
-			sels[i].track.requestLayerKeyframe(layer)
-		}
 	}
 }
 
