@@ -50,6 +50,9 @@ type DownTrack struct {
 
 	// layers picks and rewrites the simulcast layer; nil for other tracks.
 	layers *layerSelector
+	// enqueueMu makes the layers' read loops (one goroutine each) take
+	// turns at the single-producer queue; simulcast only.
+	enqueueMu sync.Mutex
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -120,6 +123,18 @@ func matchCodec(want webrtc.RTPCodecParameters, offered []webrtc.RTPCodecParamet
 		}
 	}
 	return webrtc.RTPCodecParameters{}, false
+}
+
+// enqueue hands p to the writer goroutine and reports false when the
+// queue is full. A simulcast subscriber accepts two layers while a switch
+// waits for its keyframe, so two read loops may push at once.
+func (d *DownTrack) enqueue(p *packet) bool {
+	if d.layers == nil {
+		return d.queue.push(p) // one read loop: the queue's one producer
+	}
+	d.enqueueMu.Lock()
+	defer d.enqueueMu.Unlock()
+	return d.queue.push(p)
 }
 
 func (d *DownTrack) writeLoop() {

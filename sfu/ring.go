@@ -3,7 +3,8 @@ package sfu
 import "sync/atomic"
 
 // packetRing is a single-producer single-consumer queue of shared packets
-// between a track's read loop and one subscriber's writer goroutine. It
+// between a track's read loop (for simulcast, its layers' read loops
+// taking turns: DownTrack.enqueue) and one subscriber's writer goroutine. It
 // never blocks the producer: when the subscriber falls behind, push fails
 // and the caller drops the packet for that subscriber only.
 type packetRing struct {

@@ -134,7 +134,7 @@ func (t *Track) fanOut(p *packet) {
 			p.release() // another simulcast layer than this subscriber's
 			continue
 		}
-		if !d.queue.push(p) {
+		if !d.enqueue(p) {
 			t.stats.packetsDropped.Add(1)
 			p.release()
 		}
