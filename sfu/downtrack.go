@@ -83,7 +83,8 @@ func newDownTrack(t *Track, stats *counters) *DownTrack {
 // ID implements webrtc.TrackLocal: the server's track id.
 func (d *DownTrack) ID() string { return d.track.id }
 
-// RID implements webrtc.TrackLocal; layers are not split yet.
+// RID implements webrtc.TrackLocal: a subscriber receives one stream per
+// track, whichever simulcast layer it is made from.
 func (d *DownTrack) RID() string { return "" }
 
 // StreamID implements webrtc.TrackLocal: the publisher's participant id,
@@ -155,9 +156,10 @@ func (d *DownTrack) writeLoop() {
 	}
 }
 
-// write rewrites what differs per subscriber — SSRC and payload type — and
-// drops the publisher's header extensions, whose ids were negotiated on
-// another peer connection and would mean something else here.
+// write rewrites what differs per subscriber — SSRC and payload type, and
+// for simulcast the layer's seq and timestamp (layerSelector.forward) —
+// and drops the publisher's header extensions, whose ids were negotiated
+// on another peer connection and would mean something else here.
 func (d *DownTrack) write(p *packet) {
 	b := d.bound.Load()
 	if b == nil {

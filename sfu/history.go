@@ -9,7 +9,7 @@ import (
 // retransmission: about 2 s at 2 Mbit/s, longer than any NACK worth
 // answering (a retransmission older than the receiver's jitter buffer is
 // useless). Each slot pins one pooled 1.5 KB buffer, so about 768 KB per
-// video track at most.
+// video layer at most (a simulcast track keeps one history per layer).
 const videoHistoryLength = 512
 
 // srtpReplayWindow is how far behind the newest packet SRTP still accepts
@@ -24,7 +24,8 @@ const srtpReplayWindow = 1024
 // packet it keeps, so storing costs one atomic swap and no copy; a packet
 // is copied into nothing until someone asks for it again.
 //
-// One goroutine (the track's read loop) stores; any number look up.
+// One goroutine (the read loop of the history's layer) stores; any
+// number look up.
 type packetHistory struct {
 	slots []atomic.Pointer[packet]
 	mask  uint16

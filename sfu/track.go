@@ -9,8 +9,9 @@ import (
 	"github.com/pion/webrtc/v3"
 )
 
-// Track is one track received from a publisher. Its read loop fans every
-// packet out to the subscriber queues in an immutable snapshot.
+// Track is one track received from a publisher. Its read loop (one per
+// simulcast layer) fans every packet out to the subscriber queues in an
+// immutable snapshot.
 type Track struct {
 	id       string
 	streamID string
@@ -87,7 +88,8 @@ func (t *Track) removeDownTrack(d *DownTrack) {
 
 // readLoop forwards packets until the publisher's stream ends. It is the
 // hot path: one pooled buffer per packet, shared by reference with every
-// subscriber queue; no locks, no allocations, no logging.
+// subscriber queue; no allocations, no logging, and no locks but a
+// simulcast subscriber's enqueue (DownTrack.enqueue).
 func (t *Track) readLoop(onEnded func(*Track)) {
 	t.stats.tracksPublished.Add(1)
 	defer func() {
