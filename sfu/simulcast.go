@@ -74,8 +74,14 @@ func (g *layerGroups) addLayer(remote *webrtc.TrackRemote, receiver *webrtc.RTPR
 	gate.arrived = append(gate.arrived, remote.RID())
 	layer, ok := layerIndex(remote.RID())
 	if !ok {
+		// An unknown rid is not forwarded (pion discards what nobody
+		// reads), but its arrival may free the RTCP readers of known
+		// layers listed after it.
+		if t := g.byReceiver[receiver]; t != nil {
+			gate.startReaders(t, receiver)
+		}
 		g.mu.Unlock()
-		return // an unknown rid is not forwarded; pion discards what nobody reads
+		return
 	}
 	t, existing := g.byReceiver[receiver]
 	if !existing {
