@@ -48,6 +48,8 @@ type Manager struct {
 	// Drain can wait. idle is closed whenever closing drops to zero.
 	closes int
 	idle   chan struct{}
+
+	speakerLoops sync.WaitGroup // rooms' speaker sampling; Shutdown waits
 }
 
 // NewManager makes an empty Manager that builds peer connections with engine.
@@ -107,7 +109,7 @@ func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error)
 		empty := len(r.participants) == 0
 		r.mu.Unlock()
 		if empty {
-			delete(m.rooms, roomName)
+			m.removeRoom(r)
 		}
 		m.mu.Unlock()
 		p.closePeers()
@@ -213,7 +215,7 @@ func (m *Manager) forget(p *Participant, r *Room) {
 	}
 	r.mu.Lock()
 	if len(r.participants) == 0 {
-		delete(m.rooms, r.name)
+		m.removeRoom(r)
 	}
 	r.mu.Unlock()
 }
@@ -265,7 +267,17 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	for _, p := range all {
 		m.leave(p, ReasonServerShutdown)
 	}
-	return m.Drain(ctx)
+	if err := m.Drain(ctx); err != nil {
+		return err
+	}
+	return m.waitSpeakerLoops(ctx)
+}
+
+// removeRoom forgets an empty room; callers hold m.mu. The room object is
+// never used again: joins look rooms up by name under m.mu.
+func (m *Manager) removeRoom(r *Room) {
+	delete(m.rooms, r.name)
+	close(r.removed)
 }
 
 func (m *Manager) closeInBackground(p *Participant) {
