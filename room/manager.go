@@ -90,11 +90,7 @@ func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error)
 	p.identity, p.perms = req.Identity, req.Permissions
 
 	m.mu.Lock()
-	if m.closing || m.draining {
-		err := ErrDraining
-		if m.closing {
-			err = ErrShuttingDown
-		}
+	if err := m.joinsRefused(); err != nil {
 		m.mu.Unlock()
 		p.closePeers()
 		return nil, err
