@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/internal/ids"
+	"github.com/switchyard-sfu/switchyard/internal/waitfor"
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"go.uber.org/zap"
 )
@@ -266,7 +267,8 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	if err := m.Drain(ctx); err != nil {
 		return err
 	}
-	return m.waitSpeakerLoops(ctx)
+	// Every room is removed by now, so their speaker sampling is ending.
+	return waitfor.Group(ctx, &m.speakerLoops)
 }
 
 // removeRoom forgets an empty room; callers hold m.mu. The room object is

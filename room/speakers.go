@@ -2,7 +2,6 @@ package room
 
 import (
 	"cmp"
-	"context"
 	"math"
 	"slices"
 	"sync"
@@ -58,22 +57,6 @@ func (r *Room) sampleSpeakers() {
 				return
 			}
 		}
-	}
-}
-
-// waitSpeakerLoops waits for every room's speaker sampling to end; after
-// Shutdown's leaves every room is removed, so they end at once.
-func (m *Manager) waitSpeakerLoops(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		m.speakerLoops.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
