@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/internal/ids"
+	"github.com/switchyard-sfu/switchyard/internal/waitfor"
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"go.uber.org/zap"
 )
@@ -48,6 +49,8 @@ type Manager struct {
 	// Drain can wait. idle is closed whenever closing drops to zero.
 	closes int
 	idle   chan struct{}
+
+	speakerLoops sync.WaitGroup // rooms' speaker sampling; Shutdown waits
 }
 
 // NewManager makes an empty Manager that builds peer connections with engine.
@@ -88,11 +91,7 @@ func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error)
 	p.identity, p.perms = req.Identity, req.Permissions
 
 	m.mu.Lock()
-	if m.closing || m.draining {
-		err := ErrDraining
-		if m.closing {
-			err = ErrShuttingDown
-		}
+	if err := m.joinsRefused(); err != nil {
 		m.mu.Unlock()
 		p.closePeers()
 		return nil, err
@@ -107,7 +106,7 @@ func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error)
 		empty := len(r.participants) == 0
 		r.mu.Unlock()
 		if empty {
-			delete(m.rooms, roomName)
+			m.removeRoom(r)
 		}
 		m.mu.Unlock()
 		p.closePeers()
@@ -213,7 +212,7 @@ func (m *Manager) forget(p *Participant, r *Room) {
 	}
 	r.mu.Lock()
 	if len(r.participants) == 0 {
-		delete(m.rooms, r.name)
+		m.removeRoom(r)
 	}
 	r.mu.Unlock()
 }
@@ -265,7 +264,18 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	for _, p := range all {
 		m.leave(p, ReasonServerShutdown)
 	}
-	return m.Drain(ctx)
+	if err := m.Drain(ctx); err != nil {
+		return err
+	}
+	// Every room is removed by now, so their speaker sampling is ending.
+	return waitfor.Group(ctx, &m.speakerLoops)
+}
+
+// removeRoom forgets an empty room; callers hold m.mu. The room object is
+// never used again: joins look rooms up by name under m.mu.
+func (m *Manager) removeRoom(r *Room) {
+	delete(m.rooms, r.name)
+	close(r.removed)
 }
 
 func (m *Manager) closeInBackground(p *Participant) {

@@ -44,6 +44,6 @@ type ChatMessage struct {
 func (r *Room) noticeTrack(p *Participant, t *sfu.Track) {
 	p.client.Published(trackInfo(t), t.Mid())
 	if t.Kind() == webrtc.RTPCodecTypeAudio {
-		r.watchSpeakers()
+		r.watchSpeakers(&p.manager.speakerLoops)
 	}
 }

@@ -15,10 +15,13 @@ type Room struct {
 	mu           sync.Mutex
 	participants map[string]*Participant
 	speakers     speakerWatch // guarded by mu; speakers.go
+	// removed is closed when the manager drops the room, which ends its
+	// speaker sampling at once.
+	removed chan struct{}
 }
 
 func newRoom(name string) *Room {
-	return &Room{name: name, participants: make(map[string]*Participant)}
+	return &Room{name: name, participants: make(map[string]*Participant), removed: make(chan struct{})}
 }
 
 // sortedParticipants returns the members by join time; callers hold r.mu.

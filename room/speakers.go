@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/pion/webrtc/v3"
@@ -34,21 +35,27 @@ type speakerWatch struct {
 
 // watchSpeakers starts sampling if it is not on; callers hold r.mu. The
 // goroutine ends by itself once no audio is published and the room has
-// been told that nobody speaks.
-func (r *Room) watchSpeakers() {
+// been told that nobody speaks, or at once when the room is removed;
+// loops counts it so the manager's Shutdown can wait for it.
+func (r *Room) watchSpeakers(loops *sync.WaitGroup) {
 	if r.speakers.running {
 		return
 	}
 	r.speakers.running = true
-	go r.sampleSpeakers()
+	loops.Go(r.sampleSpeakers)
 }
 
 func (r *Room) sampleSpeakers() {
 	tick := time.NewTicker(speakerSampleInterval)
 	defer tick.Stop()
-	for now := range tick.C {
-		if !r.sampleSpeakersOnce(now) {
+	for {
+		select {
+		case <-r.removed:
 			return
+		case now := <-tick.C:
+			if !r.sampleSpeakersOnce(now) {
+				return
+			}
 		}
 	}
 }

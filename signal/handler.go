@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/switchyard-sfu/switchyard/auth"
+	"github.com/switchyard-sfu/switchyard/internal/waitfor"
 	"github.com/switchyard-sfu/switchyard/room"
 	"go.uber.org/zap"
 )
@@ -106,15 +107,5 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 		s.closeWith(websocket.CloseGoingAway, "server shutting down")
 	}
 	h.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		h.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return waitfor.Group(ctx, &h.wg)
 }

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -34,11 +35,20 @@ var version = "dev"
 const shutdownLimit = 4 * time.Second
 
 func main() {
-	// Buffered for two: the first starts the graceful stop, the second
-	// cuts a drain short.
-	stop := make(chan os.Signal, 2)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
-	os.Exit(run(stop, os.Args[1:], os.Stdout, os.Stderr))
+	args := os.Args[1:]
+	var stop chan os.Signal
+	if !isTool(args) { // the tools keep the default: Ctrl-C ends them at once
+		// Buffered for two: the first starts the graceful stop, the second
+		// cuts a drain short.
+		stop = make(chan os.Signal, 2)
+		signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	}
+	os.Exit(run(stop, args, os.Stdout, os.Stderr))
+}
+
+// isTool reports whether args run a command-line tool rather than the server.
+func isTool(args []string) bool {
+	return len(args) > 0 && slices.Contains([]string{"token", "admin", "sessions"}, args[0])
 }
 
 func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) int {
