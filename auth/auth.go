@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -137,8 +139,8 @@ func (a *Authority) Verify(token string) (Grant, error) {
 	default:
 		return Grant{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if c.Subject == "" {
-		return Grant{}, fmt.Errorf("%w: no identity (sub)", ErrMalformed)
+	if err := checkIdentity(c.Subject); err != nil {
+		return Grant{}, err
 	}
 	if c.Room == "" {
 		return Grant{}, fmt.Errorf("%w: no room", ErrMalformed)
@@ -161,4 +163,24 @@ func (a *Authority) VerifyJoin(token, room string) (Grant, error) {
 // CoversRoom reports whether an admin grant may act on room.
 func (g Grant) CoversRoom(room string) bool {
 	return g.Room == AnyRoom || g.Room == room
+}
+
+// MaxIdentityLength bounds a token's identity (sub), in characters.
+const MaxIdentityLength = 128
+
+// checkIdentity keeps what other participants see and the logs record
+// sane: the key signs whatever its holder mints, mistakes included.
+func checkIdentity(sub string) error {
+	if sub == "" {
+		return fmt.Errorf("%w: no identity (sub)", ErrMalformed)
+	}
+	if n := utf8.RuneCountInString(sub); n > MaxIdentityLength || !utf8.ValidString(sub) {
+		return fmt.Errorf("%w: identity (sub) must be 1 to %d characters of valid UTF-8", ErrMalformed, MaxIdentityLength)
+	}
+	for _, c := range sub {
+		if !unicode.IsPrint(c) {
+			return fmt.Errorf("%w: identity (sub) contains an unprintable character", ErrMalformed)
+		}
+	}
+	return nil
 }

@@ -37,6 +37,8 @@ func TestVerifyReportsEachFailureByItsError(t *testing.T) {
 	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "ann", "room": "r1"}).SignedString(testKey)
 	noSub, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"room": "r1", "exp": start.Add(time.Hour).Unix()}).SignedString(testKey)
 	noRoom, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "ann", "exp": start.Add(time.Hour).Unix()}).SignedString(testKey)
+	longSub, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": strings.Repeat("a", MaxIdentityLength+1), "room": "r1", "exp": start.Add(time.Hour).Unix()}).SignedString(testKey)
+	controlSub, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "ann\x1b[2J", "room": "r1", "exp": start.Add(time.Hour).Unix()}).SignedString(testKey)
 
 	cases := []struct {
 		name  string
@@ -58,6 +60,8 @@ func TestVerifyReportsEachFailureByItsError(t *testing.T) {
 		{"no expiry", a, noExp, "r1", ErrMalformed},
 		{"no identity", a, noSub, "r1", ErrMalformed},
 		{"no room", a, noRoom, "r1", ErrMalformed},
+		{"identity too long", a, longSub, "r1", ErrMalformed},
+		{"identity with a control character", a, controlSub, "r1", ErrMalformed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
