@@ -72,7 +72,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	}
 	s := &Server{engine: engine}
 	if cfg.TURN.Enabled {
-		if s.turn, err = startTURN(cfg, publicIPs, log); err != nil {
+		if s.turn, err = startTURN(cfg, publicIPs, engine, log); err != nil {
 			_ = s.closeNetwork()
 			return nil, err
 		}

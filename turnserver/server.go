@@ -35,8 +35,14 @@ type Config struct {
 	// PublicIPs are this host's public addresses (1:1 NAT), which clients
 	// may relay to besides its local ones: the server's candidates name them.
 	PublicIPs []net.IP
+	// PeerPorts are the UDP ports clients may relay to: Switchyard's ICE
+	// ports. Empty refuses every peer.
+	PeerPorts []PortRange
 	Log       *zap.Logger
 }
+
+// PortRange is Min..Max inclusive.
+type PortRange struct{ Min, Max uint16 }
 
 // Server is a running relay.
 type Server struct {
@@ -86,7 +92,10 @@ func Start(cfg Config) (s *Server, err error) {
 		}
 	}()
 	relay := func() turn.RelayAddressGenerator {
-		return &turn.RelayAddressGeneratorStatic{RelayAddress: cfg.RelayIP, Address: cfg.RelayIP.String()}
+		return portLimitedRelay{
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: cfg.RelayIP, Address: cfg.RelayIP.String()},
+			ports:                 slices.Clone(cfg.PeerPorts),
+		}
 	}
 	permit := func(client net.Addr, peer net.IP) bool {
 		if peerAllowed(peer) {
@@ -186,8 +195,8 @@ func hostPort(host string, addr net.Addr) string {
 }
 
 // ownAddresses allows relaying only to this host: the relay exists to reach
-// Switchyard's own ICE ports, and must not become an open proxy into the
-// operator's network.
+// Switchyard's own ICE ports (Config.PeerPorts narrows it to them), and
+// must not become an open proxy into the operator's network.
 func ownAddresses(public []net.IP) (func(net.IP) bool, error) {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
