@@ -60,6 +60,7 @@ func (c Config) Validate() error {
 		}
 	}
 	c.TURN.validate(&p)
+	c.checkPortClashes(&p)
 
 	if c.Signaling.PingInterval <= 0 {
 		p.add("signaling.ping_interval: %s must be greater than 0", c.Signaling.PingInterval)
