@@ -27,6 +27,7 @@ func TestValidateNetworkAndTURN(t *testing.T) {
 		{"turn TLS without cert", func(c *Config) { c.TURN.TLSListen = ":5349" },
 			`turn.tls_listen: ":5349" needs turn.cert_file and turn.key_file`},
 		{"turn cert without TLS", func(c *Config) { c.TURN.CertFile, c.TURN.KeyFile = "c.pem", "k.pem" }, `turn.cert_file: is set but turn.tls_listen is ""`},
+		{"turn key without TLS", func(c *Config) { c.TURN.KeyFile = "k.pem" }, `turn.key_file: is set but turn.tls_listen is ""`},
 		{"turn no listener", func(c *Config) { c.TURN.Enabled, c.TURN.UDPListen, c.TURN.TCPListen = true, "", "" },
 			`turn.enabled: is true but turn.udp_listen, turn.tcp_listen and turn.tls_listen are all ""`},
 		{"turn listeners off while disabled", func(c *Config) { c.TURN.UDPListen, c.TURN.TCPListen = "", "" }, ""},

@@ -130,7 +130,11 @@ func (t TURNConfig) validate(p *problems) {
 		p.add("turn.tls_listen: %q needs turn.cert_file and turn.key_file", t.TLSListen)
 	}
 	if t.TLSListen == "" && (t.CertFile != "" || t.KeyFile != "") {
-		p.add("turn.cert_file: is set but turn.tls_listen is \"\"; set the TLS address too (e.g. :5349)")
+		key := "turn.cert_file"
+		if t.CertFile == "" {
+			key = "turn.key_file"
+		}
+		p.add("%s: is set but turn.tls_listen is \"\"; set the TLS address too (e.g. :5349)", key)
 	}
 	if t.Enabled && t.UDPListen == "" && t.TCPListen == "" && t.TLSListen == "" {
 		p.add("turn.enabled: is true but turn.udp_listen, turn.tcp_listen and turn.tls_listen are all \"\"")
