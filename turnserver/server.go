@@ -126,7 +126,8 @@ func Start(cfg Config) (s *Server, err error) {
 	if cfg.TLSListen != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("turn tls certificate: %w", err)
+			// A mismatched pair's error names neither file.
+			return nil, fmt.Errorf("turn tls certificate %s, key %s: %w", cfg.CertFile, cfg.KeyFile, err)
 		}
 		ln, err := tls.Listen("tcp", cfg.TLSListen, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		if err != nil {

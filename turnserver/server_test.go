@@ -134,8 +134,8 @@ func TestStartNeedsAHostAndFreesPortsOnError(t *testing.T) {
 	_ = udp.Close()
 	_, err = Start(Config{UDPListen: addr, TLSListen: "127.0.0.1:0", CertFile: "/nonexistent.pem", KeyFile: "/nonexistent.key",
 		Realm: "x", Host: "127.0.0.1", RelayIP: net.IPv4(127, 0, 0, 1)})
-	if err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("err = %v, want a certificate error", err)
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent.pem") || !strings.Contains(err.Error(), "/nonexistent.key") {
+		t.Fatalf("err = %v, want a certificate error naming both files", err)
 	}
 	again, err := net.ListenPacket("udp4", addr)
 	if err != nil {
