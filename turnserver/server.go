@@ -15,6 +15,7 @@ import (
 
 	"github.com/pion/turn/v2"
 	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/internal/closing"
 	"go.uber.org/zap"
 )
 
@@ -119,7 +120,7 @@ func Start(cfg Config) (s *Server, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("turn tcp: %w", err)
 		}
-		listeners = append(listeners, turn.ListenerConfig{Listener: newClosingListener(ln), RelayAddressGenerator: relay(), PermissionHandler: permit})
+		listeners = append(listeners, turn.ListenerConfig{Listener: closing.Listener(ln), RelayAddressGenerator: relay(), PermissionHandler: permit})
 		s.addrs = append(s.addrs, ln.Addr())
 		s.urls = append(s.urls, "turn:"+hostPort(host, ln.Addr())+"?transport=tcp")
 	}
@@ -133,7 +134,7 @@ func Start(cfg Config) (s *Server, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("turn tls: %w", err)
 		}
-		listeners = append(listeners, turn.ListenerConfig{Listener: newClosingListener(ln), RelayAddressGenerator: relay(), PermissionHandler: permit})
+		listeners = append(listeners, turn.ListenerConfig{Listener: closing.Listener(ln), RelayAddressGenerator: relay(), PermissionHandler: permit})
 		s.addrs = append(s.addrs, ln.Addr())
 		s.urls = append(s.urls, "turns:"+hostPort(host, ln.Addr())+"?transport=tcp")
 	}
