@@ -67,6 +67,13 @@ func Start(cfg Config) (s *Server, err error) {
 	if cfg.Host == "" {
 		return nil, errors.New("turn: no host for the client URLs")
 	}
+	// Relay sockets are opened per allocation; a relay IP this host does
+	// not have would fail each one while the server looked healthy.
+	probe, err := net.ListenPacket("udp", net.JoinHostPort(cfg.RelayIP.String(), "0"))
+	if err != nil {
+		return nil, fmt.Errorf("turn: relay IP %s is not an address of this host (turn.relay_ip): %w", cfg.RelayIP, err)
+	}
+	_ = probe.Close()
 	secret := cfg.Secret
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
