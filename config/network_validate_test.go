@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,6 +41,8 @@ func TestValidateNetworkAndTURN(t *testing.T) {
 		{"turn relay ip", func(c *Config) { c.TURN.RelayIP = "10.0.0.5" }, ""},
 		{"turn relay ip unspecified", func(c *Config) { c.TURN.RelayIP = "0.0.0.0" }, `turn.relay_ip: "0.0.0.0" is not a local IP address`},
 		{"turn relay ip name", func(c *Config) { c.TURN.RelayIP = "host" }, `turn.relay_ip: "host"`},
+		{"turn secret", func(c *Config) { c.TURN.Secret = strings.Repeat("k", 32) }, ""},
+		{"turn secret short", func(c *Config) { c.TURN.Secret = "hunter2" }, `turn.secret: is 7 bytes, must be at least 32`},
 		{"turn ttl short", func(c *Config) { c.TURN.CredentialTTL = 30 * time.Second }, `turn.credential_ttl: 30s must be at least 1m`},
 	})
 }

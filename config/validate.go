@@ -150,6 +150,11 @@ func (t TURNConfig) validate(p *problems) {
 			p.add("turn.relay_ip: %q is not a local IP address", t.RelayIP)
 		}
 	}
+	// Every participant holds a username and its HMAC: a short secret can
+	// be found offline from them, and then credentials minted at will.
+	if n := len(t.Secret); n > 0 && n < minSecretLength {
+		p.add("turn.secret: is %d bytes, must be at least %d (e.g. the output of: openssl rand -hex 32)", n, minSecretLength)
+	}
 	if t.CredentialTTL < time.Minute {
 		p.add("turn.credential_ttl: %s must be at least 1m", t.CredentialTTL)
 	}
