@@ -347,7 +347,7 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"turn.realm":                 {"example", "example"},
 		"turn.host":                  {"turn.example.com", "turn.example.com"},
 		"turn.relay_ip":              {"10.0.0.2", "10.0.0.2"},
-		"turn.secret":                {"s3cret", "s3cret"},
+		"turn.secret":                {"fedcba9876543210fedcba9876543210", "fedcba9876543210fedcba9876543210"},
 		"turn.credential_ttl":        {"1h", time.Hour},
 		"ice.loopback":               {"false", false},
 		"ice.udp4_only":              {"true", true},

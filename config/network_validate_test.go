@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,6 +28,7 @@ func TestValidateNetworkAndTURN(t *testing.T) {
 		{"turn TLS without cert", func(c *Config) { c.TURN.TLSListen = ":5349" },
 			`turn.tls_listen: ":5349" needs turn.cert_file and turn.key_file`},
 		{"turn cert without TLS", func(c *Config) { c.TURN.CertFile, c.TURN.KeyFile = "c.pem", "k.pem" }, `turn.cert_file: is set but turn.tls_listen is ""`},
+		{"turn key without TLS", func(c *Config) { c.TURN.KeyFile = "k.pem" }, `turn.key_file: is set but turn.tls_listen is ""`},
 		{"turn no listener", func(c *Config) { c.TURN.Enabled, c.TURN.UDPListen, c.TURN.TCPListen = true, "", "" },
 			`turn.enabled: is true but turn.udp_listen, turn.tcp_listen and turn.tls_listen are all ""`},
 		{"turn listeners off while disabled", func(c *Config) { c.TURN.UDPListen, c.TURN.TCPListen = "", "" }, ""},
@@ -39,6 +41,8 @@ func TestValidateNetworkAndTURN(t *testing.T) {
 		{"turn relay ip", func(c *Config) { c.TURN.RelayIP = "10.0.0.5" }, ""},
 		{"turn relay ip unspecified", func(c *Config) { c.TURN.RelayIP = "0.0.0.0" }, `turn.relay_ip: "0.0.0.0" is not a local IP address`},
 		{"turn relay ip name", func(c *Config) { c.TURN.RelayIP = "host" }, `turn.relay_ip: "host"`},
+		{"turn secret", func(c *Config) { c.TURN.Secret = strings.Repeat("k", 32) }, ""},
+		{"turn secret short", func(c *Config) { c.TURN.Secret = "hunter2" }, `turn.secret: is 7 bytes, must be at least 32`},
 		{"turn ttl short", func(c *Config) { c.TURN.CredentialTTL = 30 * time.Second }, `turn.credential_ttl: 30s must be at least 1m`},
 	})
 }

@@ -60,6 +60,7 @@ func (c Config) Validate() error {
 		}
 	}
 	c.TURN.validate(&p)
+	c.checkPortClashes(&p)
 
 	if c.Signaling.PingInterval <= 0 {
 		p.add("signaling.ping_interval: %s must be greater than 0", c.Signaling.PingInterval)
@@ -129,7 +130,11 @@ func (t TURNConfig) validate(p *problems) {
 		p.add("turn.tls_listen: %q needs turn.cert_file and turn.key_file", t.TLSListen)
 	}
 	if t.TLSListen == "" && (t.CertFile != "" || t.KeyFile != "") {
-		p.add("turn.cert_file: is set but turn.tls_listen is \"\"; set the TLS address too (e.g. :5349)")
+		key := "turn.cert_file"
+		if t.CertFile == "" {
+			key = "turn.key_file"
+		}
+		p.add("%s: is set but turn.tls_listen is \"\"; set the TLS address too (e.g. :5349)", key)
 	}
 	if t.Enabled && t.UDPListen == "" && t.TCPListen == "" && t.TLSListen == "" {
 		p.add("turn.enabled: is true but turn.udp_listen, turn.tcp_listen and turn.tls_listen are all \"\"")
@@ -144,6 +149,11 @@ func (t TURNConfig) validate(p *problems) {
 		if ip := net.ParseIP(t.RelayIP); ip == nil || ip.IsUnspecified() {
 			p.add("turn.relay_ip: %q is not a local IP address", t.RelayIP)
 		}
+	}
+	// Every participant holds a username and its HMAC: a short secret can
+	// be found offline from them, and then credentials minted at will.
+	if n := len(t.Secret); n > 0 && n < minSecretLength {
+		p.add("turn.secret: is %d bytes, must be at least %d (e.g. the output of: openssl rand -hex 32)", n, minSecretLength)
 	}
 	if t.CredentialTTL < time.Minute {
 		p.add("turn.credential_ttl: %s must be at least 1m", t.CredentialTTL)

@@ -93,7 +93,7 @@ func isLocal(ip net.IP) bool {
 
 // startTURN starts the embedded relay, reachable at turn.host, else the
 // first public IP, else its relay address.
-func startTURN(cfg config.Config, publicIPs []string, log *zap.Logger) (*turnserver.Server, error) {
+func startTURN(cfg config.Config, publicIPs []string, engine *sfu.Engine, log *zap.Logger) (*turnserver.Server, error) {
 	relayIP, err := relayIP(cfg)
 	if err != nil {
 		return nil, err
@@ -121,8 +121,28 @@ func startTURN(cfg config.Config, publicIPs []string, log *zap.Logger) (*turnser
 		Secret:    []byte(cfg.TURN.Secret),
 		TTL:       cfg.TURN.CredentialTTL,
 		PublicIPs: public,
+		PeerPorts: icePorts(cfg.ICE, engine, log),
 		Log:       log.Named("turn"),
 	})
+}
+
+// icePorts are the UDP ports the relay may send to: the mux's, else the
+// configured range, else (OS-chosen ports) every unprivileged one.
+func icePorts(cfg config.ICEConfig, engine *sfu.Engine, log *zap.Logger) []turnserver.PortRange {
+	if addrs := engine.UDPAddrs(); len(addrs) > 0 {
+		var ports []turnserver.PortRange
+		for _, a := range addrs {
+			if u, ok := a.(*net.UDPAddr); ok {
+				ports = append(ports, turnserver.PortRange{Min: uint16(u.Port), Max: uint16(u.Port)})
+			}
+		}
+		return ports
+	}
+	if cfg.PortMin != 0 {
+		return []turnserver.PortRange{{Min: cfg.PortMin, Max: cfg.PortMax}}
+	}
+	log.Warn("turn relays to any port from 1024 up on this host's addresses: set ice.udp_listen or ice.port_min/port_max to narrow it to the ICE ports")
+	return []turnserver.PortRange{{Min: 1024, Max: 65535}}
 }
 
 // relayIP is turn.relay_ip, or the first local address the ICE filters

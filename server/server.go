@@ -37,6 +37,7 @@ type Server struct {
 	metrics  *metrics.Metrics
 	sessions *sessionlog.Log // nil when the session log is off
 	closeLog sync.Once
+	newConns newConns        // closed by Shutdown, which http.Server would wait for
 	auth     *auth.Authority // nil when auth is off
 	drain    drainState
 	turn     *turnserver.Server // nil when turn.enabled is false
@@ -72,7 +73,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	}
 	s := &Server{engine: engine}
 	if cfg.TURN.Enabled {
-		if s.turn, err = startTURN(cfg, publicIPs, log); err != nil {
+		if s.turn, err = startTURN(cfg, publicIPs, engine, log); err != nil {
 			_ = s.closeNetwork()
 			return nil, err
 		}
@@ -116,6 +117,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnState:         s.newConns.track,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
 	return s, nil
@@ -157,8 +159,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	errs := []error{
 		s.rooms.Shutdown(ctx),
 		s.signal.Shutdown(ctx),
-		s.http.Shutdown(ctx),
 	}
+	s.newConns.closeAll()
+	errs = append(errs, s.http.Shutdown(ctx))
 	// Peer connections are closed by now, so their sockets can go.
 	errs = append(errs, s.closeNetwork())
 	if s.sessions != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/ice/v2"
 	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/internal/closing"
 )
 
 // listeners are the sockets the engine owns when ICE runs on fixed ports:
@@ -83,9 +84,14 @@ func openListeners(cfg EngineConfig, f filters, settings *webrtc.SettingEngine) 
 		if err != nil {
 			return nil, fmt.Errorf("ice tcp: %w", err)
 		}
-		if l.tcpLn, err = net.Listen("tcp", cfg.TCPListen); err != nil {
+		ln, err := net.Listen("tcp", cfg.TCPListen)
+		if err != nil {
 			return nil, fmt.Errorf("ice tcp: %w", err)
 		}
+		// The mux's Close waits for connections that have not sent their
+		// first STUN message yet (up to 30 s) unless closing the listener
+		// closes them.
+		l.tcpLn = closing.Listener(ln)
 		l.tcp = ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: l.tcpLn, ReadBufferSize: 64, WriteBufferSize: 4 << 20})
 		settings.SetICETCPMux(l.tcp)
 		f = tf

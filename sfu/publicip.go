@@ -15,32 +15,55 @@ import (
 // it, and one lost packet must not fail the whole detection.
 const stunRetransmit = 500 * time.Millisecond
 
-// DetectPublicIP asks the STUN servers, in order, for the address this
+// DetectPublicIP asks the STUN servers, all at once, for the address this
 // host's UDP traffic appears to come from, and returns the first answer
-// with the URL that gave it. Only stun: URLs are tried (stuns: needs TLS
-// over TCP and gives the same answer). ctx bounds the whole search.
+// with the URL that gave it: a dead server (its UDP silently dropped) must
+// not use up the time the others need. Only stun: URLs are tried (stuns:
+// needs TLS over TCP and gives the same answer). ctx bounds the search.
 func DetectPublicIP(ctx context.Context, urls []string) (net.IP, string, error) {
-	var errs []error
-	for _, raw := range urls {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		ip  net.IP
+		err error
+	}
+	errs := make([]error, len(urls))
+	answers := make(chan int, len(urls))
+	results := make([]answer, len(urls))
+	asked := 0
+	for i, raw := range urls {
 		uri, err := stun.ParseURI(raw)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", raw, err))
+			errs[i] = fmt.Errorf("%s: %w", raw, err)
 			continue
 		}
 		if uri.Scheme != stun.SchemeTypeSTUN {
-			errs = append(errs, fmt.Errorf("%s: only stun: URLs are used for detection", raw))
+			errs[i] = fmt.Errorf("%s: only stun: URLs are used for detection", raw)
 			continue
 		}
-		ip, err := bindingRequest(ctx, net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port)))
-		if err == nil {
-			return ip, raw, nil
+		asked++
+		go func() {
+			ip, err := bindingRequest(ctx, net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port)))
+			results[i] = answer{ip, err}
+			answers <- i
+		}()
+	}
+	found := -1
+	for range asked {
+		i := <-answers // waits for every request, so none outlives the call
+		if results[i].err == nil && found < 0 {
+			found = i
+			cancel()
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", raw, err))
-		if ctx.Err() != nil {
-			break
+		errs[i] = results[i].err
+		if errs[i] != nil {
+			errs[i] = fmt.Errorf("%s: %w", urls[i], errs[i])
 		}
 	}
-	if len(errs) == 0 {
+	if found >= 0 {
+		return results[found].ip, urls[found], nil
+	}
+	if len(urls) == 0 {
 		return nil, "", errors.New("no STUN server configured")
 	}
 	return nil, "", errors.Join(errs...)

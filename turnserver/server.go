@@ -15,6 +15,7 @@ import (
 
 	"github.com/pion/turn/v2"
 	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/internal/closing"
 	"go.uber.org/zap"
 )
 
@@ -35,8 +36,14 @@ type Config struct {
 	// PublicIPs are this host's public addresses (1:1 NAT), which clients
 	// may relay to besides its local ones: the server's candidates name them.
 	PublicIPs []net.IP
+	// PeerPorts are the UDP ports clients may relay to: Switchyard's ICE
+	// ports. Empty refuses every peer.
+	PeerPorts []PortRange
 	Log       *zap.Logger
 }
+
+// PortRange is Min..Max inclusive.
+type PortRange struct{ Min, Max uint16 }
 
 // Server is a running relay.
 type Server struct {
@@ -60,6 +67,13 @@ func Start(cfg Config) (s *Server, err error) {
 	if cfg.Host == "" {
 		return nil, errors.New("turn: no host for the client URLs")
 	}
+	// Relay sockets are opened per allocation; a relay IP this host does
+	// not have would fail each one while the server looked healthy.
+	probe, err := net.ListenPacket("udp", net.JoinHostPort(cfg.RelayIP.String(), "0"))
+	if err != nil {
+		return nil, fmt.Errorf("turn: relay IP %s is not an address of this host (turn.relay_ip): %w", cfg.RelayIP, err)
+	}
+	_ = probe.Close()
 	secret := cfg.Secret
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
@@ -86,7 +100,10 @@ func Start(cfg Config) (s *Server, err error) {
 		}
 	}()
 	relay := func() turn.RelayAddressGenerator {
-		return &turn.RelayAddressGeneratorStatic{RelayAddress: cfg.RelayIP, Address: cfg.RelayIP.String()}
+		return portLimitedRelay{
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: cfg.RelayIP, Address: cfg.RelayIP.String()},
+			ports:                 slices.Clone(cfg.PeerPorts),
+		}
 	}
 	permit := func(client net.Addr, peer net.IP) bool {
 		if peerAllowed(peer) {
@@ -110,20 +127,21 @@ func Start(cfg Config) (s *Server, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("turn tcp: %w", err)
 		}
-		listeners = append(listeners, turn.ListenerConfig{Listener: newClosingListener(ln), RelayAddressGenerator: relay(), PermissionHandler: permit})
+		listeners = append(listeners, turn.ListenerConfig{Listener: closing.Listener(ln), RelayAddressGenerator: relay(), PermissionHandler: permit})
 		s.addrs = append(s.addrs, ln.Addr())
 		s.urls = append(s.urls, "turn:"+hostPort(host, ln.Addr())+"?transport=tcp")
 	}
 	if cfg.TLSListen != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("turn tls certificate: %w", err)
+			// A mismatched pair's error names neither file.
+			return nil, fmt.Errorf("turn tls certificate %s, key %s: %w", cfg.CertFile, cfg.KeyFile, err)
 		}
 		ln, err := tls.Listen("tcp", cfg.TLSListen, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		if err != nil {
 			return nil, fmt.Errorf("turn tls: %w", err)
 		}
-		listeners = append(listeners, turn.ListenerConfig{Listener: newClosingListener(ln), RelayAddressGenerator: relay(), PermissionHandler: permit})
+		listeners = append(listeners, turn.ListenerConfig{Listener: closing.Listener(ln), RelayAddressGenerator: relay(), PermissionHandler: permit})
 		s.addrs = append(s.addrs, ln.Addr())
 		s.urls = append(s.urls, "turns:"+hostPort(host, ln.Addr())+"?transport=tcp")
 	}
@@ -186,8 +204,8 @@ func hostPort(host string, addr net.Addr) string {
 }
 
 // ownAddresses allows relaying only to this host: the relay exists to reach
-// Switchyard's own ICE ports, and must not become an open proxy into the
-// operator's network.
+// Switchyard's own ICE ports (Config.PeerPorts narrows it to them), and
+// must not become an open proxy into the operator's network.
 func ownAddresses(public []net.IP) (func(net.IP) bool, error) {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {

@@ -13,9 +13,11 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func startRelay(t *testing.T) *Server {
+// startRelay starts a relay on loopback that may reach peerPorts.
+func startRelay(t *testing.T, peerPorts ...PortRange) *Server {
 	t.Helper()
 	s, err := Start(Config{
+		PeerPorts: peerPorts,
 		UDPListen: "127.0.0.1:0",
 		TCPListen: "127.0.0.1:0",
 		Realm:     "test",
@@ -62,7 +64,13 @@ func allocate(t *testing.T, s *Server, username, password string) (net.PacketCon
 }
 
 func TestICEServersCarryWorkingCredentials(t *testing.T) {
-	s := startRelay(t)
+	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	port := uint16(peer.LocalAddr().(*net.UDPAddr).Port)
+	s := startRelay(t, PortRange{port, port})
 	servers := s.ICEServers("p_1", time.Time{})
 	if len(servers) != 1 || len(servers[0].URLs) != 2 ||
 		servers[0].URLs[0] != "turn:"+s.Addrs()[0].String()+"?transport=udp" ||
@@ -76,11 +84,6 @@ func TestICEServersCarryWorkingCredentials(t *testing.T) {
 	}
 
 	// The relay reaches this host…
-	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
 	if _, err := relayed.WriteTo([]byte("hello"), peer.LocalAddr()); err != nil {
 		t.Fatal(err)
 	}
@@ -131,8 +134,8 @@ func TestStartNeedsAHostAndFreesPortsOnError(t *testing.T) {
 	_ = udp.Close()
 	_, err = Start(Config{UDPListen: addr, TLSListen: "127.0.0.1:0", CertFile: "/nonexistent.pem", KeyFile: "/nonexistent.key",
 		Realm: "x", Host: "127.0.0.1", RelayIP: net.IPv4(127, 0, 0, 1)})
-	if err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("err = %v, want a certificate error", err)
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent.pem") || !strings.Contains(err.Error(), "/nonexistent.key") {
+		t.Fatalf("err = %v, want a certificate error naming both files", err)
 	}
 	again, err := net.ListenPacket("udp4", addr)
 	if err != nil {

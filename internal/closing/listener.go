@@ -1,4 +1,6 @@
-package turnserver
+// Package closing wraps listeners so that closing one also closes the
+// connections it accepted.
+package closing
 
 import (
 	"errors"
@@ -7,8 +9,9 @@ import (
 )
 
 // closingListener closes the connections it accepted when it closes:
-// pion/turn closes only the listener, which would leave TCP and TLS
-// clients (and their read goroutines) running after shutdown.
+// pion/turn and pion/ice's TCP mux close only the listener, which would
+// leave clients (and the goroutines reading them) running after shutdown;
+// the TCP mux even waits for them in Close.
 type closingListener struct {
 	net.Listener
 	mu     sync.Mutex
@@ -16,7 +19,8 @@ type closingListener struct {
 	closed bool
 }
 
-func newClosingListener(ln net.Listener) *closingListener {
+// Listener returns ln, closing every connection it accepted when it closes.
+func Listener(ln net.Listener) net.Listener {
 	return &closingListener{Listener: ln, conns: map[net.Conn]struct{}{}}
 }
 
