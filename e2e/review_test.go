@@ -180,3 +180,47 @@ func TestPageWithoutPublishOrChatPermission(t *testing.T) {
 		}
 	}
 }
+
+// TestPageKeepsItsTokenAcrossReload: the page drops ?token= from its
+// address after joining; reloading it still joins, with the same token.
+func TestPageKeepsItsTokenAcrossReload(t *testing.T) {
+	needBrowser(t)
+	const secret = "e2e-secret-that-is-at-least-32-bytes"
+	s := startServerWith(t, func(c *config.Config) { c.Auth.Secret = secret })
+	a, err := auth.New([]byte(secret), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := a.Issue(auth.Grant{Room: "reload", Identity: "ann", Permissions: auth.Permissions{Publish: true, Subscribe: true, Data: true}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := launchBrowsers(t, "R", 1)[0]
+	joined := func(st pageState) string {
+		if st.State != "joined" {
+			return "not joined"
+		}
+		return ""
+	}
+	for i, step := range []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(fmt.Sprintf("%s/?room=reload&name=ann&token=%s", s.base, url.QueryEscape(token))),
+		chromedp.Reload(),
+	} {
+		ctx, cancel := context.WithTimeout(b.page, joinTimeout)
+		err := chromedp.Do(ctx, step)
+		cancel()
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if _, err := b.waitPage(joinTimeout, joined); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		href, err := eval[string](b, `location.href`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(href, "token") {
+			t.Errorf("step %d: address %q still shows the token", i, href)
+		}
+	}
+}

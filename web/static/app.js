@@ -111,8 +111,19 @@
   // ---------------------------------------------------------------- helpers
 
   // A join token (when the server has auth on) comes in the page URL,
-  // /?room=r&token=…; read once, since the URL is rewritten after joining.
-  const joinToken = new URLSearchParams(location.search).get('token') || undefined;
+  // /?room=r&token=…; read once, since the URL is rewritten after joining
+  // (the token stays out of the address bar and the room link). Kept in
+  // this tab's sessionStorage so that a reload joins again.
+  const joinToken = (() => {
+    const KEY = 'switchyard.token';
+    const fromURL = new URLSearchParams(location.search).get('token');
+    try {
+      if (fromURL) sessionStorage.setItem(KEY, fromURL);
+      return fromURL || sessionStorage.getItem(KEY) || undefined;
+    } catch (_) {
+      return fromURL || undefined; // storage may be disabled
+    }
+  })();
 
   function setState(state, text) {
     app.state = state;
