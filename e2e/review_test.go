@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/switchyard-sfu/switchyard/auth"
 	"github.com/switchyard-sfu/switchyard/config"
@@ -221,6 +222,48 @@ func TestPageKeepsItsTokenAcrossReload(t *testing.T) {
 		}
 		if strings.Contains(href, "token") {
 			t.Errorf("step %d: address %q still shows the token", i, href)
+		}
+	}
+}
+
+// TestPageWithCameraDeniedStillSendsItsMic: a camera blocked for the site
+// (the mic allowed) leaves the mic: the page publishes audio only, with
+// its mute button usable and the camera button disabled.
+func TestPageWithCameraDeniedStillSendsItsMic(t *testing.T) {
+	needBrowser(t)
+	s := startServer(t)
+	b := launchBrowsers(t, "C", 1)[0]
+	// As Chromium answers when the site's camera is blocked and its mic
+	// allowed (a permission override is not honoured under
+	// --use-fake-ui-for-media-stream).
+	const denyCamera = `(() => {
+	const md = navigator.mediaDevices, gum = md.getUserMedia.bind(md);
+	md.getUserMedia = (c) => c && c.video ? Promise.reject(new DOMException('Permission denied', 'NotAllowedError')) : gum(c);
+})()`
+	ctx, cancel := context.WithTimeout(b.page, evalTimeout)
+	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: denyCamera})
+	cancel()
+	if err != nil {
+		t.Fatalf("deny the camera: %v", err)
+	}
+	if _, err := b.join(s.base, "no-camera"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.waitPublishing(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := eval[map[string]any](b, `({
+		kinds: window.switchyardExt.session().pub.getTransceivers().map((t) => t.sender.track ? t.sender.track.kind : '-').join(','),
+		mic: document.getElementById('mute-mic').disabled,
+		camera: document.getElementById('toggle-camera').disabled,
+	})`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"kinds": "audio", "mic": false, "camera": true}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v (page %v)", k, got[k], v, got)
 		}
 	}
 }

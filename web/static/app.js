@@ -215,8 +215,10 @@
         return await md.getUserMedia(constraints);
       } catch (err) {
         lastErr = err;
-        // Denied or blocked: asking again for less will not help.
-        if (err && (err.name === 'NotAllowedError' || err.name === 'SecurityError')) break;
+        // Not allowed on this page at all: asking for less will not help.
+        // (NotAllowedError may be one device blocked, the other allowed:
+        // the camera denied must still leave the mic.)
+        if (err && err.name === 'SecurityError') break;
       }
     }
     const why = lastErr ? `${lastErr.name}${lastErr.message ? ': ' + lastErr.message : ''}` : 'unknown error';
