@@ -305,7 +305,7 @@
       // Apply at once, not in a microtask: the page must reflect it now.
       this.render();
       // No more size reports for it: the server would answer unknown-track.
-      if (kind === 'video' && window.switchyardQuality) window.switchyardQuality.unwatch(this.video);
+      if (kind === 'video' && window.switchyardQuality) window.switchyardQuality.unwatch(this.video, matched ? trackId : '');
     }
 
     refresh() {

@@ -6,7 +6,7 @@
  *   watch(video, trackId, send) tell the server, with a `subscription`
  *                               message, how large `video` shows server track
  *                               `trackId`, now and whenever the size changes
- *   unwatch(video)              stop that (the track or the tile is gone)
+ *   unwatch(video[, trackId])   stop that (the track or the tile is gone)
  *   setTileSize(size)           'auto' (small tiles once there are many),
  *                               'small' or 'large'; also the #tile-size select
  * The server sends each tile the smallest layer that covers its size, as
@@ -75,9 +75,9 @@
 
   // Forgets a <video> whose track or tile is gone: no more reports for a
   // track the server no longer sends, and the observer lets it go.
-  function unwatch(video) {
+  function unwatch(video, trackId) {
     const w = watched.get(video);
-    if (!w) return;
+    if (!w || (trackId && w.trackId !== trackId)) return;
     clearTimeout(w.timer);
     watched.delete(video);
     if (observer) observer.unobserve(video);
