@@ -267,3 +267,24 @@ func TestPageWithCameraDeniedStillSendsItsMic(t *testing.T) {
 		}
 	}
 }
+
+// TestPageChatErrorsStayInTheChat: a chat refused for its rate shows
+// beside the chat, and the state line still says joined.
+func TestPageChatErrorsStayInTheChat(t *testing.T) {
+	needBrowser(t)
+	s := startServer(t)
+	b := launchBrowsers(t, "H", 1)[0]
+	if _, err := b.join(s.base, "chatty"); err != nil {
+		t.Fatal(err)
+	}
+	// More than the burst of 10 at once.
+	if _, err := eval[bool](b, `(() => { for (let i = 0; i < 20; i++) window.switchyardExt.send({ type: 'chat', text: 'spam ' + i }); return true; })()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.waitJS(10*time.Second, "rate-limited shown in the chat", `!!window.switchyard.lastError && window.switchyard.lastError.code === 'rate-limited' && document.getElementById('chat-status').textContent !== ''`); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := b.state(); err != nil || st.StateText != "joined" {
+		t.Fatalf("state line %q (%v), want joined", st.StateText, err)
+	}
+}
