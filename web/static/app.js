@@ -45,8 +45,10 @@
  *        data-from="p_…"> per message, with .from, <time>, .text), #chat-form,
  *        #chat-input, #chat-status. window.switchyardExt is their hook into
  *        this file (see "extensions" below).
- *   URL:  /?room=NAME[&name=NAME] fills the form and joins at once; after
- *         `joined` the address becomes /?room=NAME (history.replaceState).
+ *   URL:  /?room=NAME[&name=NAME][&token=JWT] fills the form and joins at
+ *         once; after `joined` the address becomes /?room=NAME
+ *         (history.replaceState); the token is kept in sessionStorage.
+ *   The mute buttons keep their labels; aria-pressed="true" is muted / off.
  */
 (() => {
   'use strict';
