@@ -121,8 +121,16 @@ func TestPageShowsServerDraining(t *testing.T) {
 	if drainErr != nil {
 		t.Fatalf("drain: %v", drainErr)
 	}
-	if _, err := eval[bool](b, `window.switchyard.join('drain', 'again')`); err != nil {
+	if _, err := b.waitPage(joinTimeout, func(st pageState) string {
+		if st.State != "left" {
+			return "not left"
+		}
+		return ""
+	}); err != nil {
 		t.Fatal(err)
+	}
+	if ok, err := eval[bool](b, `window.switchyard.join('drain', 'again')`); err != nil || !ok {
+		t.Fatalf("join again: %v, %v", ok, err)
 	}
 	st, err := b.waitPage(joinTimeout, func(st pageState) string {
 		if st.State != "error" {
