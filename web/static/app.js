@@ -45,8 +45,10 @@
  *        data-from="p_…"> per message, with .from, <time>, .text), #chat-form,
  *        #chat-input, #chat-status. window.switchyardExt is their hook into
  *        this file (see "extensions" below).
- *   URL:  /?room=NAME[&name=NAME] fills the form and joins at once; after
- *         `joined` the address becomes /?room=NAME (history.replaceState).
+ *   URL:  /?room=NAME[&name=NAME][&token=JWT] fills the form and joins at
+ *         once; after `joined` the address becomes /?room=NAME
+ *         (history.replaceState); the token is kept in sessionStorage.
+ *   The mute buttons keep their labels; aria-pressed="true" is muted / off.
  */
 (() => {
   'use strict';
@@ -111,8 +113,19 @@
   // ---------------------------------------------------------------- helpers
 
   // A join token (when the server has auth on) comes in the page URL,
-  // /?room=r&token=…; read once, since the URL is rewritten after joining.
-  const joinToken = new URLSearchParams(location.search).get('token') || undefined;
+  // /?room=r&token=…; read once, since the URL is rewritten after joining
+  // (the token stays out of the address bar and the room link). Kept in
+  // this tab's sessionStorage so that a reload joins again.
+  const joinToken = (() => {
+    const KEY = 'switchyard.token';
+    const fromURL = new URLSearchParams(location.search).get('token');
+    try {
+      if (fromURL) sessionStorage.setItem(KEY, fromURL);
+      return fromURL || sessionStorage.getItem(KEY) || undefined;
+    } catch (_) {
+      return fromURL || undefined; // storage may be disabled
+    }
+  })();
 
   function setState(state, text) {
     app.state = state;
@@ -188,10 +201,11 @@
 
   // Camera and microphone, falling back to one of them, then to nothing
   // (receive-only). Resolves to a MediaStream or null; never rejects.
-  async function acquireMedia() {
+  // say(text) reports a problem (the session drops it once it is over).
+  async function acquireMedia(say) {
     const md = navigator.mediaDevices;
     if (!md || !md.getUserMedia) {
-      notice('Camera and microphone are not available on this page (they need HTTPS or localhost); joined receive-only.');
+      say('Camera and microphone are not available on this page (they need HTTPS or localhost); joined receive-only.');
       return null;
     }
     // 1280×720 so that Chromium sends all three simulcast layers (quality.js).
@@ -203,12 +217,14 @@
         return await md.getUserMedia(constraints);
       } catch (err) {
         lastErr = err;
-        // Denied or blocked: asking again for less will not help.
-        if (err && (err.name === 'NotAllowedError' || err.name === 'SecurityError')) break;
+        // Not allowed on this page at all: asking for less will not help.
+        // (NotAllowedError may be one device blocked, the other allowed:
+        // the camera denied must still leave the mic.)
+        if (err && err.name === 'SecurityError') break;
       }
     }
     const why = lastErr ? `${lastErr.name}${lastErr.message ? ': ' + lastErr.message : ''}` : 'unknown error';
-    notice(`No camera or microphone (${why}); joined receive-only.`);
+    say(`No camera or microphone (${why}); joined receive-only.`);
     return null;
   }
 
@@ -290,6 +306,8 @@
       }
       // Apply at once, not in a microtask: the page must reflect it now.
       this.render();
+      // No more size reports for it: the server would answer unknown-track.
+      if (kind === 'video' && window.switchyardQuality) window.switchyardQuality.unwatch(this.video, matched ? trackId : '');
     }
 
     refresh() {
@@ -339,6 +357,7 @@
     }
 
     remove() {
+      if (window.switchyardQuality) window.switchyardQuality.unwatch(this.video);
       this.media.clear();
       this.video.srcObject = null;
       this.el.remove();
@@ -373,6 +392,7 @@
       this.participantId = null;
       this.leaveSecret = null;
       this.iceServers = [];
+      this.permissions = null; // from `joined`; null until then
       this.localStream = null;
       this.mediaPromise = Promise.resolve(null);
       this.joinSent = false;
@@ -392,7 +412,9 @@
 
     start() {
       setState('connecting', 'connecting');
-      this.mediaPromise = acquireMedia().then((stream) => {
+      this.mediaPromise = acquireMedia((text) => {
+        if (!this.closed) notice(text);
+      }).then((stream) => {
         if (this.closed || this.leaving) {
           stopStream(stream);
           return null;
@@ -490,6 +512,9 @@
         case 'error':
           this.onError(msg);
           break;
+        case 'server-draining':
+          this.onDraining(msg);
+          break;
         default:
           if (!listeners.message.length) console.warn('switchyard: ignoring message type', msg.type);
       }
@@ -504,6 +529,7 @@
       this.joined = true;
       if (msg.room) this.room = msg.room;
       this.iceServers = iceServersFrom(msg.ice_servers);
+      this.permissions = msg.permissions || null;
       app.room = this.room;
       app.participantId = this.participantId;
       app.last = { room: this.room, name: this.name };
@@ -519,7 +545,17 @@
         if (p && p.id && p.id !== this.participantId) this.addParticipant(p);
       }
       this.mediaPromise.then((stream) => {
-        if (stream && !this.closed && !this.leaving) this.publish(stream);
+        if (!stream || this.closed || this.leaving) return;
+        if (this.permissions && this.permissions.publish === false) {
+          // The server would refuse the offer: free the camera instead.
+          stopStream(stream);
+          this.localStream = null;
+          showLocal(null);
+          updateControls();
+          notice('Your token does not allow publishing; joined receive-only.');
+          return;
+        }
+        this.publish(stream);
       });
     }
 
@@ -527,7 +563,10 @@
       const err = { code: msg.code || '', message: msg.message || '', ref: msg.ref || '' };
       app.lastError = err;
       const text = `error: ${err.code}${err.message ? ': ' + err.message : ''}`;
-      if (this.leaving && err.ref === 'leave') {
+      if (err.ref === 'chat' || (err.ref === 'subscription' && err.code === 'unknown-track')) {
+        // chat.js shows chat errors beside the chat; a size report for a
+        // track unpublished meanwhile is a harmless race.
+      } else if (this.leaving && err.ref === 'leave') {
         // e.g. not-joined: we left before the join went through.
         this.finish('left', 'left: leave');
       } else if (!this.joined && !this.leaving) {
@@ -537,6 +576,13 @@
         // The session goes on; say so next to the state.
         setState('joined', `joined — ${text}${err.ref ? ' (' + err.ref + ')' : ''}`);
       }
+    }
+
+    // The server stops soon: say until when, so the user can finish up.
+    onDraining(msg) {
+      const at = Number.isFinite(msg.deadline_ms) ? new Date(Date.now() + msg.deadline_ms) : new Date(msg.deadline);
+      const when = isNaN(at) ? 'soon' : `at ${at.toLocaleTimeString()}`;
+      notice(`The server is shutting down: calls end ${when}; new joins are refused.`);
     }
 
     onClose(ev) {
@@ -840,10 +886,10 @@
     const cam = localTracks('video').length > 0;
     ui.muteMic.disabled = !mic || leaving;
     ui.toggleCamera.disabled = !cam || leaving;
+    // Toggle buttons: a fixed label, the state in aria-pressed (a label
+    // that flips too would be read as "Unmute mic, pressed").
     ui.muteMic.setAttribute('aria-pressed', String(app.micMuted));
-    ui.muteMic.textContent = app.micMuted ? 'Unmute mic' : 'Mute mic';
     ui.toggleCamera.setAttribute('aria-pressed', String(app.cameraOff));
-    ui.toggleCamera.textContent = app.cameraOff ? 'Camera on' : 'Camera off';
 
     ui.linkBox.hidden = !(active && app.state === 'joined');
     ui.rejoin.hidden = active || !app.last || !['left', 'error', 'disconnected'].includes(app.state);

@@ -49,9 +49,10 @@
   });
 
   ext.on('session', (session) => {
-    enable(!!session);
+    const denied = !!session && !!session.permissions && session.permissions.data === false;
+    enable(!!session && !denied);
     if (session) log.replaceChildren();
-    status.textContent = '';
+    status.textContent = denied ? 'Your token does not allow chat.' : '';
   });
 
   ext.on('message', (msg, session) => {

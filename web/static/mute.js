@@ -5,7 +5,8 @@
  * sending silence and black frames), and the server, told with `mute`,
  * stops forwarding it and tells the room. Remote tiles show who is muted:
  * data-mic-muted / data-camera-muted ("true" or "false") on the .tile
- * element, and a badge.
+ * element, and a badge. window.switchyardMute.settled() resolves once the
+ * senders have followed every toggle so far (for tests).
  */
 (() => {
   'use strict';
@@ -32,19 +33,28 @@
     await sender.setParameters(params);
   }
 
+  // The last sender change. Changes run one after the other, each reading
+  // the toggle when it starts: sender.track only changes once replaceTrack
+  // resolves, so a quick mute-unmute compared against it would leave the
+  // sender muted under an unmuted button.
+  let changes = Promise.resolve();
+
+  function follow(session, kind, s) {
+    const local = session.localStream && session.localStream.getTracks().find((t) => t.kind === kind);
+    const want = ext.localMuted(kind) ? null : local || null;
+    if (s.track === want) return undefined;
+    return want === null
+      ? s.replaceTrack(null).then(() => setActive(s, false))
+      : setActive(s, true).then(() => s.replaceTrack(want));
+  }
+
   // Brings the sender and the server in line with the local toggle.
   function apply(session, kind) {
     const muted = ext.localMuted(kind);
     const tr = sender(session, kind);
     if (tr && tr.sender) {
-      const local = session.localStream && session.localStream.getTracks().find((t) => t.kind === kind);
-      const want = muted ? null : local || null;
-      if (tr.sender.track !== want) {
-        const change = muted
-          ? tr.sender.replaceTrack(null).then(() => setActive(tr.sender, false))
-          : setActive(tr.sender, true).then(() => tr.sender.replaceTrack(want));
-        change.catch((err) => console.warn('switchyard: mute:', err));
-      }
+      const s = tr.sender;
+      changes = changes.then(() => follow(session, kind, s)).catch((err) => console.warn('switchyard: mute:', err));
     }
     const mine = tr && own.get(tr.mid);
     if (mine && mine.muted !== muted) {
@@ -78,6 +88,9 @@
       badge.hidden = !s.audio && !s.video;
     }
   }
+
+  // For tests: resolves once every sender change asked for so far is done.
+  window.switchyardMute = Object.freeze({ settled: () => changes });
 
   ext.on('toggle', (kind) => apply(ext.session(), kind));
 

@@ -6,6 +6,7 @@
  *   watch(video, trackId, send) tell the server, with a `subscription`
  *                               message, how large `video` shows server track
  *                               `trackId`, now and whenever the size changes
+ *   unwatch(video[, trackId])   stop that (the track or the tile is gone)
  *   setTileSize(size)           'auto' (small tiles once there are many),
  *                               'small' or 'large'; also the #tile-size select
  * The server sends each tile the smallest layer that covers its size, as
@@ -72,6 +73,16 @@
     report(video);
   }
 
+  // Forgets a <video> whose track or tile is gone: no more reports for a
+  // track the server no longer sends, and the observer lets it go.
+  function unwatch(video, trackId) {
+    const w = watched.get(video);
+    if (!w || (trackId && w.trackId !== trackId)) return;
+    clearTimeout(w.timer);
+    watched.delete(video);
+    if (observer) observer.unobserve(video);
+  }
+
   function applyTileSize() {
     const tiles = document.getElementById('tiles');
     if (!tiles) return;
@@ -95,5 +106,5 @@
     applyTileSize();
   });
 
-  window.switchyardQuality = Object.freeze({ sendEncodings, watch, setTileSize });
+  window.switchyardQuality = Object.freeze({ sendEncodings, watch, unwatch, setTileSize });
 })();
