@@ -33,6 +33,11 @@ func NewAPIWithNet(n transport.Net, networks ...webrtc.NetworkType) (*webrtc.API
 	if n != nil {
 		s.SetNet(n)
 	}
+	// On the publish PC the client offers, so it controls ICE. pion would
+	// hold a pair to a peer-reflexive server address (the server's check
+	// arrived before its trickled candidate) for 1 s before nominating; a
+	// browser does not, and everyone subscribing meanwhile would wait too.
+	s.SetPrflxAcceptanceMinWait(0)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithSettingEngine(s)), nil
 }
 
