@@ -126,6 +126,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		cmp.Or(cfg.FailedTimeout, defaultFailedTimeout),
 		cmp.Or(cfg.KeepaliveInterval, defaultKeepaliveInterval),
 	)
+	nominateWithoutPrflxWait(&settings)
 
 	ln, err := openListeners(cfg, f, &settings)
 	if err != nil {

@@ -50,6 +50,7 @@ type Client struct {
 
 	iceServers []signal.ICEServer // from joined, for new peer connections
 	relayOnly  bool
+	held       map[string]bool // PCs whose local candidates are not sent
 
 	frozen atomic.Bool // pings go unanswered while set
 

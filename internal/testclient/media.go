@@ -92,7 +92,11 @@ func (c *Client) newPC(role string) (*webrtc.PeerConnection, error) {
 	c.mu.Lock()
 	c.guards[pc] = guard
 	c.mu.Unlock()
+	held := c.holds(role)
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		if held {
+			return
+		}
 		msg := signal.Candidate{Type: signal.TypeCandidate, PC: role}
 		if cand != nil {
 			init := cand.ToJSON()

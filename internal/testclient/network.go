@@ -2,6 +2,7 @@ package testclient
 
 import (
 	"github.com/pion/ice/v2"
+	"github.com/pion/transport/v2"
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"github.com/switchyard-sfu/switchyard/signal"
@@ -10,6 +11,12 @@ import (
 // NewAPIFor is NewAPI gathering only on the given network types, e.g.
 // TCP4 alone for a client whose network blocks UDP.
 func NewAPIFor(networks ...webrtc.NetworkType) (*webrtc.API, error) {
+	return NewAPIWithNet(nil, networks...)
+}
+
+// NewAPIWithNet is NewAPIFor on the network stack n (nil: the host's), so
+// a test can watch or shape what the client's sockets see.
+func NewAPIWithNet(n transport.Net, networks ...webrtc.NetworkType) (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -23,6 +30,14 @@ func NewAPIFor(networks ...webrtc.NetworkType) (*webrtc.API, error) {
 	s.SetIncludeLoopbackCandidate(true)
 	s.SetNetworkTypes(networks)
 	s.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	if n != nil {
+		s.SetNet(n)
+	}
+	// On the publish PC the client offers, so it controls ICE. pion would
+	// hold a pair to a peer-reflexive server address (the server's check
+	// arrived before its trickled candidate) for 1 s before nominating; a
+	// browser does not, and everyone subscribing meanwhile would wait too.
+	s.SetPrflxAcceptanceMinWait(0)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithSettingEngine(s)), nil
 }
 
