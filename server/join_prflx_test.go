@@ -48,8 +48,9 @@ func (l *checkLog) plainBeforeNomination() (int, bool) {
 }
 
 // maxPlainChecks bounds the ordinary checks a server that nominates a
-// working pair at once sends before nominating.
-const maxPlainChecks = 4
+// working pair at once sends before nominating: 1–4 were seen, and 6–7
+// when it waits out pion's prflx delay; 5 leaves a margin either way.
+const maxPlainChecks = 5
 
 // watchedNet is the host network with every UDP socket's reads inspected.
 type watchedNet struct {
