@@ -132,15 +132,7 @@ func TestPageShowsServerDraining(t *testing.T) {
 	if ok, err := eval[bool](b, `window.switchyard.join('drain', 'again')`); err != nil || !ok {
 		t.Fatalf("join again: %v, %v", ok, err)
 	}
-	st, err := b.waitPage(joinTimeout, func(st pageState) string {
-		if st.State != "error" {
-			return "no error yet"
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := b.waitRefused(t)
 	if !strings.Contains(st.StateText, "draining") {
 		t.Fatalf("page says %q, want the draining refusal", st.StateText)
 	}

@@ -59,7 +59,20 @@ func TestPageSendsTheTokenFromItsURL(t *testing.T) {
 	}
 
 	open(bs[1], elsewhere)
-	st, err := bs[1].waitPage(joinTimeout, func(st pageState) string {
+	st := bs[1].waitRefused(t)
+	if !strings.Contains(st.StateText, "token-wrong-room") {
+		t.Fatalf("page says %q, want token-wrong-room", st.StateText)
+	}
+	if n := s.participants(); n != 1 {
+		t.Fatalf("server has %d participants, want only Ann", n)
+	}
+}
+
+// waitRefused waits for the page to show a refused join (state "error")
+// and returns what it shows.
+func (b *browser) waitRefused(t *testing.T) pageState {
+	t.Helper()
+	st, err := b.waitPage(joinTimeout, func(st pageState) string {
 		if st.State != "error" {
 			return "no error yet"
 		}
@@ -68,10 +81,5 @@ func TestPageSendsTheTokenFromItsURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(st.StateText, "token-wrong-room") {
-		t.Fatalf("page says %q, want token-wrong-room", st.StateText)
-	}
-	if n := s.participants(); n != 1 {
-		t.Fatalf("server has %d participants, want only Ann", n)
-	}
+	return st
 }
