@@ -7,10 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/switchyard-sfu/switchyard/internal/printable"
 )
 
 // Errors from Verify; callers map them to protocol error codes and HTTP
@@ -174,13 +173,8 @@ func checkIdentity(sub string) error {
 	if sub == "" {
 		return fmt.Errorf("%w: no identity (sub)", ErrMalformed)
 	}
-	if n := utf8.RuneCountInString(sub); n > MaxIdentityLength || !utf8.ValidString(sub) {
-		return fmt.Errorf("%w: identity (sub) must be 1 to %d characters of valid UTF-8", ErrMalformed, MaxIdentityLength)
-	}
-	for _, c := range sub {
-		if !unicode.IsPrint(c) {
-			return fmt.Errorf("%w: identity (sub) contains an unprintable character", ErrMalformed)
-		}
+	if err := printable.Check(sub, MaxIdentityLength); err != nil {
+		return fmt.Errorf("%w: identity (sub) %v", ErrMalformed, err)
 	}
 	return nil
 }

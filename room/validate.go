@@ -3,8 +3,8 @@ package room
 import (
 	"errors"
 	"fmt"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/switchyard-sfu/switchyard/internal/printable"
 )
 
 // Errors returned by Join; callers map them to protocol error codes.
@@ -36,14 +36,8 @@ func validateRoomName(name string) error {
 
 // validateDisplayName allows 1–64 printable characters.
 func validateDisplayName(name string) error {
-	n := utf8.RuneCountInString(name)
-	if n == 0 || n > maxNameLength || !utf8.ValidString(name) {
-		return fmt.Errorf("%w: must be 1 to %d characters of valid UTF-8", ErrBadName, maxNameLength)
-	}
-	for _, c := range name {
-		if !unicode.IsPrint(c) {
-			return fmt.Errorf("%w: contains an unprintable character", ErrBadName)
-		}
+	if err := printable.Check(name, maxNameLength); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadName, err)
 	}
 	return nil
 }
