@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/switchyard-sfu/switchyard/auth"
-	"github.com/switchyard-sfu/switchyard/config"
 )
 
 // waitPublishing waits until the page's publish PC is connected.
@@ -142,20 +141,12 @@ func TestPageShowsServerDraining(t *testing.T) {
 // joins receive-only: no refused offer, the camera freed, chat disabled.
 func TestPageWithoutPublishOrChatPermission(t *testing.T) {
 	needBrowser(t)
-	const secret = "e2e-secret-that-is-at-least-32-bytes"
-	s := startServerWith(t, func(c *config.Config) { c.Auth.Secret = secret })
-	a, err := auth.New([]byte(secret), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := a.Issue(auth.Grant{Room: "watch", Identity: "viewer", Permissions: auth.Permissions{Subscribe: true}}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, mint := startAuthServer(t)
+	token := mint(auth.Grant{Room: "watch", Identity: "viewer", Permissions: auth.Permissions{Subscribe: true}})
 	b := launchBrowsers(t, "P", 1)[0]
 	u := fmt.Sprintf("%s/?room=watch&name=v&token=%s", s.base, url.QueryEscape(token))
 	nctx, ncancel := context.WithTimeout(b.page, joinTimeout)
-	err = chromedp.Do(nctx, chromedp.Navigate(u))
+	err := chromedp.Do(nctx, chromedp.Navigate(u))
 	ncancel()
 	if err != nil {
 		t.Fatal(err)
@@ -186,16 +177,8 @@ func TestPageWithoutPublishOrChatPermission(t *testing.T) {
 // address after joining; reloading it still joins, with the same token.
 func TestPageKeepsItsTokenAcrossReload(t *testing.T) {
 	needBrowser(t)
-	const secret = "e2e-secret-that-is-at-least-32-bytes"
-	s := startServerWith(t, func(c *config.Config) { c.Auth.Secret = secret })
-	a, err := auth.New([]byte(secret), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := a.Issue(auth.Grant{Room: "reload", Identity: "ann", Permissions: auth.Permissions{Publish: true, Subscribe: true, Data: true}}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, mint := startAuthServer(t)
+	token := mint(auth.Grant{Room: "reload", Identity: "ann", Permissions: auth.Permissions{Publish: true, Subscribe: true, Data: true}})
 	b := launchBrowsers(t, "R", 1)[0]
 	joined := func(st pageState) string {
 		if st.State != "joined" {

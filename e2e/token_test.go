@@ -18,21 +18,10 @@ import (
 // token; a page whose token is for another room shows the refusal.
 func TestPageSendsTheTokenFromItsURL(t *testing.T) {
 	needBrowser(t)
-	const secret = "e2e-secret-that-is-at-least-32-bytes"
-	s := startServerWith(t, func(c *config.Config) { c.Auth.Secret = secret })
-	a, err := auth.New([]byte(secret), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, mint := startAuthServer(t)
 	perms := auth.Permissions{Publish: true, Subscribe: true, Data: true}
-	good, err := a.Issue(auth.Grant{Room: "tok", Identity: "ann", Name: "Ann From Token", Permissions: perms}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	elsewhere, err := a.Issue(auth.Grant{Room: "other", Identity: "bob", Permissions: perms}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := mint(auth.Grant{Room: "tok", Identity: "ann", Name: "Ann From Token", Permissions: perms})
+	elsewhere := mint(auth.Grant{Room: "other", Identity: "bob", Permissions: perms})
 	bs := launchBrowsers(t, "T", 2)
 
 	open := func(b *browser, token string) {
@@ -82,4 +71,24 @@ func (b *browser) waitRefused(t *testing.T) pageState {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// startAuthServer starts a server with auth on, and returns it with a
+// function that signs a token, valid for an hour, for a grant.
+func startAuthServer(t *testing.T) (*e2eServer, func(auth.Grant) string) {
+	t.Helper()
+	const secret = "e2e-secret-that-is-at-least-32-bytes"
+	s := startServerWith(t, func(c *config.Config) { c.Auth.Secret = secret })
+	a, err := auth.New([]byte(secret), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, func(g auth.Grant) string {
+		t.Helper()
+		token, err := a.Issue(g, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return token
+	}
 }
