@@ -92,8 +92,12 @@ func New(engine *sfu.Engine) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	for _, r := range []room.Reason{room.ReasonLeave, room.ReasonSocketClosed, room.ReasonPingTimeout, room.ReasonPCFailed, room.ReasonTabClosed} {
-		m.leaves.WithLabelValues(string(r)) // show zeros for the common reasons
+	// Zero series for every reason, so a fresh dashboard shows zeros, not "no data".
+	for _, r := range room.Reasons() {
+		m.leaves.WithLabelValues(string(r))
+		if r.Detected() {
+			m.detectionDelay.WithLabelValues(string(r))
+		}
 	}
 	return m
 }

@@ -5,9 +5,6 @@ import (
 	"fmt"
 )
 
-// ReasonRoomClosed: an operator closed the room, so everyone in it left.
-const ReasonRoomClosed Reason = "room-closed"
-
 // Errors from the operator actions below.
 var (
 	ErrNoSuchRoom        = errors.New("room: no such room")

@@ -14,8 +14,19 @@ const (
 	ReasonTabClosed      Reason = "tab-closed"      // the page's leave beacon arrived
 	ReasonSwitchedRoom   Reason = "switched-room"   // the client joined another room
 	ReasonKicked         Reason = "kicked"          // an operator removed the participant
+	ReasonRoomClosed     Reason = "room-closed"     // an operator closed the room, so everyone in it left
 	ReasonServerShutdown Reason = "server-shutdown" // the server is stopping
 )
+
+// Reasons lists every leave reason, in the order docs/protocol.md's table
+// gives them; metrics start a zero series for each, so a dashboard shows
+// zeros rather than "no data" before the first leave of a kind.
+func Reasons() []Reason {
+	return []Reason{
+		ReasonLeave, ReasonSocketClosed, ReasonPingTimeout, ReasonPCFailed, ReasonPCClosed,
+		ReasonTabClosed, ReasonSwitchedRoom, ReasonKicked, ReasonRoomClosed, ReasonServerShutdown,
+	}
+}
 
 // Detected reports whether the server had to notice the leave itself,
 // rather than being told; only these have a meaningful detection delay.

@@ -43,11 +43,13 @@ type Track struct {
 }
 
 func newTrack(id, streamID string, remote *webrtc.TrackRemote, writeRTCP func([]rtcp.Packet) error, stats *counters) *Track {
+	codec := remote.Codec()
+	codec.MimeType = canonicalMimeType(codec.MimeType)
 	t := &Track{
 		id:        id,
 		streamID:  streamID,
 		kind:      remote.Kind(),
-		codec:     remote.Codec(),
+		codec:     codec,
 		remote:    remote,
 		ssrc:      uint32(remote.SSRC()),
 		writeRTCP: writeRTCP,
