@@ -73,7 +73,7 @@ func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
 			p.localPending = append(p.localPending, init)
 			return
 		}
-		p.events.Candidate(init)
+		p.events.Candidate(p.labelled(init))
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s != webrtc.PeerConnectionStateFailed && s != webrtc.PeerConnectionStateClosed {
@@ -142,7 +142,7 @@ func (p *peer) announce(send func()) {
 	}
 	p.localReady = true
 	for _, c := range p.localPending {
-		p.events.Candidate(c)
+		p.events.Candidate(p.labelled(c))
 	}
 	p.localPending = nil
 }

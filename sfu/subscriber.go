@@ -74,7 +74,7 @@ func (s *Subscriber) AddTrack(t *Track) error {
 	}
 	// Offer only the codec we will actually forward, so the answer cannot
 	// pick one we do not have.
-	if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{t.codec}); err != nil {
+	if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{t.subscriberCodec()}); err != nil {
 		d.close()
 		_ = s.pc.RemoveTrack(tr.Sender())
 		return fmt.Errorf("codec preferences for %s: %w", t.id, err)

@@ -71,6 +71,22 @@ func (t *Track) StreamID() string { return t.streamID }
 // Kind is audio or video.
 func (t *Track) Kind() webrtc.RTPCodecType { return t.kind }
 
+// subscriberCodec is the codec offered to subscribers: the publisher's,
+// with every RTCP feedback the server itself answers. pion keeps only the
+// feedback both the preference and the media engine list, so passing the
+// publisher's own list on meant a publisher that offered no transport-cc
+// (GStreamer, WHIP tools) left every subscriber without the feedback our
+// congestion control runs on.
+func (t *Track) subscriberCodec() webrtc.RTPCodecParameters {
+	c := t.codec
+	c.RTCPFeedback = []webrtc.RTCPFeedback{
+		{Type: webrtc.TypeRTCPFBTransportCC},
+		{Type: webrtc.TypeRTCPFBNACK}, {Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
+		{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"}, {Type: webrtc.TypeRTCPFBGoogREMB},
+	}
+	return c
+}
+
 // MimeType names the codec, e.g. "video/VP8".
 func (t *Track) MimeType() string { return t.codec.MimeType }
 

@@ -188,3 +188,14 @@ func (c *Client) SubscribeSDP() string {
 	}
 	return pc.CurrentRemoteDescription().SDP
 }
+
+// PublishSDP returns the publish PC's current local description (its offer).
+func (c *Client) PublishSDP() string {
+	c.mu.Lock()
+	pc := c.pub
+	c.mu.Unlock()
+	if pc == nil || pc.CurrentLocalDescription() == nil {
+		return ""
+	}
+	return pc.CurrentLocalDescription().SDP
+}
