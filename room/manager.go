@@ -23,6 +23,7 @@ import (
 type Options struct {
 	MaxParticipants int      // per room
 	Observer        Observer // may be nil
+	Journal         Journal  // the session log; may be nil
 	Log             *zap.Logger
 	// ICEServers gives a participant the STUN/TURN servers for its
 	// "joined" (TURN credentials are per participant); nil gives the
@@ -37,6 +38,7 @@ type Manager struct {
 	opts     Options
 	log      *zap.Logger
 	observer Observer
+	journal  Journal
 
 	mu           sync.Mutex
 	rooms        map[string]*Room
@@ -59,11 +61,16 @@ func NewManager(engine *sfu.Engine, opts Options) *Manager {
 	if obs == nil {
 		obs = nopObserver{}
 	}
+	journal := opts.Journal
+	if journal == nil {
+		journal = nopJournal{}
+	}
 	return &Manager{
 		engine:       engine,
 		opts:         opts,
 		log:          cmp.Or(opts.Log, zap.NewNop()),
 		observer:     obs,
+		journal:      journal,
 		rooms:        make(map[string]*Room),
 		participants: make(map[string]*Participant),
 	}
@@ -115,11 +122,11 @@ func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error)
 	// Set before p becomes findable: a beacon or Shutdown may reach p
 	// through m.participants at once, and then waits on r.mu.
 	p.room = r
+	p.client = orderedClient{&r.out, client}
 	p.joinedAt = time.Now().UTC()
 	p.lastHeard.Store(p.joinedAt.UnixNano())
 	m.participants[p.id] = p
 	m.mu.Unlock()
-	defer r.mu.Unlock()
 
 	others := r.sortedParticipants()
 	info := JoinInfo{Room: r.name, ParticipantID: p.id, LeaveSecret: p.secret, ICEServers: m.iceServersFor(p.id, req.Expires),
@@ -127,7 +134,9 @@ func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error)
 	for _, o := range others {
 		info.Participants = append(info.Participants, o.info())
 	}
-	client.Joined(info)
+	event := p.joinEvent(p.joinedAt)
+	m.commitThen(r, m.journal.RecordJoin(event), event, func() { m.observer.Joined(event) })
+	p.client.Joined(info)
 	for _, o := range others {
 		o.client.ParticipantJoined(p.info())
 	}
@@ -137,7 +146,9 @@ func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error)
 			m.forward(t, p)
 		}
 	}
-	m.observer.Joined(p.joinEvent(p.joinedAt))
+	told := r.out.last()
+	r.mu.Unlock()
+	r.out.deliverThrough(told)
 	m.log.Info("participant joined", zap.String("room", r.name), zap.String("participant", p.id), zap.String("name", p.name))
 	return p, nil
 }
@@ -163,43 +174,80 @@ func (m *Manager) LeaveWithSecret(participantID, secret string) error {
 // leave is the one way out of a room, whatever the cause. It reports
 // whether this call did the leaving; later calls for the same participant
 // do nothing. Everyone else hears track-unpublished and participant-left
-// before their subscribe PCs are renegotiated without the leaver's tracks.
+// once the leave is durable, before their subscribe PCs are renegotiated
+// without the leaver's tracks.
 func (m *Manager) leave(p *Participant, reason Reason) bool {
+	finish, ok := m.startLeave(p, reason)
+	if ok {
+		finish()
+	}
+	return ok
+}
+
+// startLeave makes the membership change under the room lock and queues
+// what everyone is told behind the leave's journal commit. finish does
+// the rest outside the lock: wait for the commit and tell, renegotiate
+// the others' subscribe PCs, close the leaver's. So simultaneous leaves
+// hold the lock one after the other only for a moment, share an fsync,
+// and are each told as fast as one alone.
+func (m *Manager) startLeave(p *Participant, reason Reason) (finish func(), ok bool) {
 	r := p.room
-	now := time.Now()
 	r.mu.Lock()
 	if p.left {
 		r.mu.Unlock()
-		return false
+		return nil, false
 	}
+	// Timed once the lock is held, so whatever the leave waited for is
+	// inside its detection delay and the log cannot hide it.
+	now := time.Now()
 	p.left = true
 	delete(r.participants, p.id)
 	tracks := p.sortedTracks()
 	p.tracks = nil
 	others := r.sortedParticipants()
+	event := p.leaveEvent(now, reason)
+	m.commitThen(r, m.journal.RecordLeave(event), event.JoinEvent, func() { m.observer.Left(event) })
 	for _, o := range others {
 		for _, t := range tracks {
 			o.client.TrackUnpublished(p.id, trackInfo(t))
 		}
 		o.client.ParticipantLeft(p.id, reason)
 	}
-	for _, o := range others {
-		for _, t := range tracks {
-			o.sub.RemoveTrack(t.ID())
-		}
-	}
 	p.client.Left(reason)
-	event := p.leaveEvent(now, reason)
-	m.observer.Left(event)
+	told := r.out.last()
 	r.mu.Unlock()
 
-	m.forget(p, r)
-	m.closeInBackground(p)
-	m.log.Info("participant left",
-		zap.String("room", r.name), zap.String("participant", p.id), zap.String("name", p.name),
-		zap.String("reason", string(reason)), zap.Duration("duration", event.Duration),
-		zap.Duration("detection_delay", event.DetectionDelay))
-	return true
+	return func() {
+		r.out.deliverThrough(told)
+		// The leaver is out of the room, so nothing forwards its tracks
+		// again; removing them needs no room lock.
+		for _, o := range others {
+			for _, t := range tracks {
+				o.sub.RemoveTrack(t.ID())
+			}
+		}
+		m.forget(p, r)
+		m.closeInBackground(p)
+		m.log.Info("participant left",
+			zap.String("room", r.name), zap.String("participant", p.id), zap.String("name", p.name),
+			zap.String("reason", string(reason)), zap.Duration("duration", event.Duration),
+			zap.Duration("detection_delay", event.DetectionDelay))
+	}, true
+}
+
+// commitThen posts a join or leave's barrier to r's outbox: nothing
+// posted after it is delivered before commit is done, and then observe
+// runs first. A failed commit is logged and the room goes on: refusing
+// to tell would leave everyone a ghost, which the log exists to prevent.
+// Callers hold r.mu.
+func (m *Manager) commitThen(r *Room, commit Commit, e JoinEvent, observe func()) {
+	r.out.post(commit, func() {
+		if commit != nil && commit.Err() != nil {
+			m.log.Error("session log record failed", zap.String("room", e.Room), zap.String("participant", e.ParticipantID),
+				zap.Error(commit.Err()))
+		}
+		observe()
+	})
 }
 
 // forget drops p from the id index and r from the room map if it emptied.
@@ -261,8 +309,16 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		all = append(all, p)
 	}
 	m.mu.Unlock()
+	// All at once: the leaves share their commits instead of each
+	// waiting for its own.
+	var finishes []func()
 	for _, p := range all {
-		m.leave(p, ReasonServerShutdown)
+		if finish, ok := m.startLeave(p, ReasonServerShutdown); ok {
+			finishes = append(finishes, finish)
+		}
+	}
+	for _, finish := range finishes {
+		finish()
 	}
 	if err := m.Drain(ctx); err != nil {
 		return err
@@ -286,7 +342,12 @@ func (m *Manager) closeInBackground(p *Participant) {
 	m.closes++
 	m.mu.Unlock()
 	go func() {
+		// A few at a time: closing a PC is CPU work, and a room emptying
+		// at once would otherwise flood both cores with it just when the
+		// leaves are being told.
+		closeSlots <- struct{}{}
 		p.closePeers()
+		<-closeSlots
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if m.closes--; m.closes == 0 {
@@ -294,6 +355,9 @@ func (m *Manager) closeInBackground(p *Participant) {
 		}
 	}()
 }
+
+// closeSlots bounds how many participants' PCs close at once, process-wide.
+var closeSlots = make(chan struct{}, 2)
 
 // Drain waits until the peer connections of everyone who has left are
 // closed, or until ctx ends.

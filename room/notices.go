@@ -8,8 +8,7 @@ import (
 )
 
 // Notices are what a Client hears beyond membership and negotiation. Like
-// every Client method they are called with the room locked and must
-// return at once.
+// every Client method they must return at once.
 type Notices interface {
 	// Published tells a publisher the server's id for its own new track;
 	// mid is the track's media section on the publish PC.

@@ -15,6 +15,7 @@ type Room struct {
 	mu           sync.Mutex
 	participants map[string]*Participant
 	speakers     speakerWatch // guarded by mu; speakers.go
+	out          outbox       // orders what members are told; outbox.go
 	// removed is closed when the manager drops the room, which ends its
 	// speaker sampling at once.
 	removed chan struct{}

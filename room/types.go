@@ -54,8 +54,8 @@ const (
 
 // Client is how a room talks to a participant's connection. Every method
 // must return at once (queue the message, never block on the network):
-// they are called with the room locked, which is what keeps each
-// participant's messages in a consistent order.
+// they are called one at a time from the room's outbox (outbox.go), which
+// is what keeps each participant's messages in the room's order.
 type Client interface {
 	Joined(JoinInfo)
 	ParticipantJoined(ParticipantInfo)
@@ -92,8 +92,9 @@ type LeaveEvent struct {
 	DetectionDelay time.Duration
 }
 
-// Observer learns every join and leave, in order per participant. Calls
-// happen with the room locked, so they must be quick.
+// Observer learns every join and leave, in the room's order, once the
+// Journal has it durable and before anyone is told. Calls come from the
+// room's outbox, one at a time, so they must be quick.
 type Observer interface {
 	Joined(JoinEvent)
 	Left(LeaveEvent)

@@ -79,6 +79,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		}
 	}
 	var obs observers
+	var journal room.Journal // stays a nil interface when the log is off
 	var sessions *sessionlog.Log
 	if cfg.SessionLog.Path != "" {
 		var recovery sessionlog.Recovery
@@ -90,7 +91,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		log.Info("session log opened", zap.String("path", cfg.SessionLog.Path), zap.Int("records", recovery.Records),
 			zap.Int("skipped", recovery.Skipped), zap.Int64("torn_bytes", recovery.TornBytes),
 			zap.Int("closed_after_crash", len(recovery.Closed)))
-		obs = append(obs, &sessionRecorder{log: sessions, zap: log.Named("sessionlog")})
+		journal = &sessionRecorder{log: sessions}
 	}
 	// Tests observe last, so metrics and the log are current when they look.
 	stats := metrics.New(engine)
@@ -102,6 +103,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	rooms := room.NewManager(engine, room.Options{
 		MaxParticipants: cfg.Room.MaxParticipants,
 		Observer:        obs,
+		Journal:         journal,
 		Log:             log.Named("room"),
 		ICEServers:      s.ICEServersFor,
 	})

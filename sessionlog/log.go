@@ -45,14 +45,30 @@ type Recovery struct {
 }
 
 // Log appends records to a session log file. It is safe for concurrent
-// use. Every Append is on disk when it returns.
+// use. Records are group-committed (commit.go): Submit queues a record
+// and returns at once; one writer goroutine writes everything queued with
+// one write and one fsync, then reports each record durable. Append is
+// Submit and wait: every Append is on disk when it returns.
 type Log struct {
-	mu     sync.Mutex
+	now func() time.Time
+
+	// mu guards the queue; it is never held across I/O, so Submit never
+	// waits for a disk.
+	mu       sync.Mutex
+	queued   sync.Cond // signalled when next fills or the log closes
+	next     *batch    // records waiting for the writer; nil when none
+	closed   bool
+	broken   error         // sticky; see writeLocked
+	syncs    uint64        // batches written and fsynced, for the benchmarks
+	records  uint64        // records in them
+	writerOn chan struct{} // closed when the writer goroutine has ended
+
+	// fileMu guards the file: the writer holds it across a batch's write
+	// and fsync. Everything that touches f or size (recovery, a future
+	// rotation) goes through writeLocked under it.
+	fileMu sync.Mutex
 	f      *os.File
-	now    func() time.Time
 	size   int64 // file length after the last good write, for rollback
-	closed bool
-	broken error // sticky; see writeLocked
 }
 
 // Open opens the log at path for appending, creating it and its parent
@@ -96,12 +112,14 @@ func Open(path string, now func() time.Time) (*Log, Recovery, error) {
 	if created {
 		syncDir(filepath.Dir(path))
 	}
-	l := &Log{f: f, now: now}
+	l := &Log{f: f, now: now, writerOn: make(chan struct{})}
+	l.queued.L = &l.mu
 	rec, err := l.recover(path)
 	if err != nil {
 		f.Close()
 		return nil, Recovery{}, err
 	}
+	go l.writeLoop()
 	return l, rec, nil
 }
 
@@ -199,7 +217,7 @@ func (l *Log) recover(path string) (Recovery, error) {
 		// another crash, the next Open cuts the torn line and closes
 		// whatever is still open, so recovery is idempotent.
 		if err := l.writeLocked(buf); err != nil {
-			return rec, err
+			return rec, err // the log is not returned, so broken needs no keeping
 		}
 		return rec, nil // writeLocked synced, covering the truncate too
 	}
@@ -211,36 +229,17 @@ func (l *Log) recover(path string) (Recovery, error) {
 	return rec, nil
 }
 
-// Append writes r as one line and fsyncs it. A zero r.Time is set to the
-// log's now(); times are stored in UTC. It rejects records that are not a
-// join or a leave, lack a participant id, or are leaves without a reason.
-func (l *Log) Append(r Record) error {
-	if r.Time.IsZero() {
-		r.Time = l.now()
-	}
-	if err := r.validate(); err != nil {
-		return err
-	}
-	line, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("sessionlog: %w", err)
-	}
-	line = append(line, '\n')
+// Append writes r as one line and waits until it is on disk. A zero
+// r.Time is set to the log's now(); times are stored in UTC. It rejects
+// records that are not a join or a leave, lack a participant id, or are
+// leaves without a reason.
+func (l *Log) Append(r Record) error { return l.Submit(r).Wait() }
 
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
-	}
-	if l.broken != nil {
-		return l.broken
-	}
-	return l.writeLocked(line)
-}
-
-// writeLocked appends b with a single write call, then fsyncs. One write
-// per line means concurrent appends never interleave inside a line, and a
-// kill can only tear the last one.
+// writeLocked appends b with a single write call, then fsyncs; callers
+// hold fileMu. It is the one place bytes reach the file. One write per
+// batch of whole lines means appends never interleave inside a line, and
+// a kill can only tear the last one. A non-nil error with broken set
+// means no later write can be trusted.
 func (l *Log) writeLocked(b []byte) error {
 	n, err := l.f.Write(b)
 	if err != nil {
@@ -249,7 +248,7 @@ func (l *Log) writeLocked(b []byte) error {
 		// everything after would be glued to garbage.
 		if n > 0 {
 			if terr := l.f.Truncate(l.size); terr != nil {
-				l.broken = fmt.Errorf("sessionlog: log unusable after failed write (%v) and failed rollback: %w", err, terr)
+				return &brokenError{fmt.Errorf("sessionlog: log unusable after failed write (%v) and failed rollback: %w", err, terr)}
 			}
 		}
 		return fmt.Errorf("sessionlog: append: %w", err)
@@ -258,22 +257,32 @@ func (l *Log) writeLocked(b []byte) error {
 		// After a failed fsync the kernel may have dropped the dirty pages
 		// and a retry can report success without them being on disk, so
 		// no later Append could honestly claim durability.
-		l.broken = fmt.Errorf("sessionlog: fsync failed, log no longer durable: %w", err)
-		return l.broken
+		return &brokenError{fmt.Errorf("sessionlog: fsync failed, log no longer durable: %w", err)}
 	}
 	l.size += int64(n)
 	return nil
 }
 
-// Close closes the file and releases the writer lock. Appends after Close,
-// and a second Close, return ErrClosed.
+// brokenError marks a write failure that makes the log unusable.
+type brokenError struct{ err error }
+
+func (e *brokenError) Error() string { return e.err.Error() }
+func (e *brokenError) Unwrap() error { return e.err }
+
+// Close writes what is queued, closes the file and releases the writer
+// lock. Appends after Close, and a second Close, return ErrClosed.
 func (l *Log) Close() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return ErrClosed
 	}
 	l.closed = true
+	l.queued.Signal()
+	l.mu.Unlock()
+	<-l.writerOn
+	l.fileMu.Lock()
+	defer l.fileMu.Unlock()
 	return l.f.Close()
 }
 

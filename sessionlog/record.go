@@ -6,9 +6,11 @@
 // a newline and parses. The newline is the commit marker. A writer killed
 // mid-write leaves a line without one (or, after power loss, garbage);
 // readers skip it and Open cuts it off before appending, so every reader
-// and every later writer agrees on the same set of records. Append writes
-// a whole line in one write call and fsyncs before returning, so a record
-// whose Append returned nil is in that set for good.
+// and every later writer agrees on the same set of records. Whole lines
+// are written in one write call per batch and fsynced before any of them
+// is reported done (group commit, commit.go), so a record whose Append
+// returned nil, or whose Submit result is Done with no error, is in that
+// set for good.
 //
 // Open also repairs what a crash leaves behind in meaning, not only in
 // bytes: sessions that joined but never left get one leave with reason

@@ -22,6 +22,7 @@ import (
 type Message struct {
 	Type string
 	Raw  json.RawMessage
+	At   time.Time // when the client read it off the socket
 }
 
 // Decode unmarshals the message into v.
@@ -112,15 +113,16 @@ func (c *Client) readLoop() {
 	defer close(c.readDone)
 	for {
 		_, data, err := c.ws.ReadMessage()
+		at := time.Now()
 		if err != nil {
-			c.record(Message{Type: "socket-closed", Raw: json.RawMessage(fmt.Sprintf("%q", err.Error()))})
+			c.record(Message{Type: "socket-closed", Raw: json.RawMessage(fmt.Sprintf("%q", err.Error())), At: at})
 			return
 		}
 		var env signal.Envelope
 		if err := json.Unmarshal(data, &env); err != nil {
 			continue
 		}
-		c.handle(Message{Type: env.Type, Raw: data})
+		c.handle(Message{Type: env.Type, Raw: data, At: at})
 	}
 }
 

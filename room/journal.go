@@ -1,0 +1,23 @@
+package room
+
+// Journal makes joins and leaves durable: the session log. Its methods
+// are called with the room locked, so they must only queue the record and
+// return; the room tells nobody of the event, and no Observer learns of
+// it, until the returned Commit is done. A journal commits in call order.
+type Journal interface {
+	RecordJoin(JoinEvent) Commit
+	RecordLeave(LeaveEvent) Commit
+}
+
+// Commit is one journal record on its way to durable storage.
+type Commit interface {
+	// Done is closed when the record is durable or has failed.
+	Done() <-chan struct{}
+	// Err, once Done is closed, is nil when the record is durable.
+	Err() error
+}
+
+type nopJournal struct{}
+
+func (nopJournal) RecordJoin(JoinEvent) Commit   { return nil }
+func (nopJournal) RecordLeave(LeaveEvent) Commit { return nil }
