@@ -15,13 +15,14 @@ const (
 	ReasonSwitchedRoom   Reason = "switched-room"   // the client joined another room
 	ReasonKicked         Reason = "kicked"          // an operator removed the participant
 	ReasonServerShutdown Reason = "server-shutdown" // the server is stopping
+	ReasonReconnected    Reason = "reconnected"     // the client came back on a new socket before the old one was noticed gone
 )
 
 // Detected reports whether the server had to notice the leave itself,
 // rather than being told; only these have a meaningful detection delay.
 func (r Reason) Detected() bool {
 	switch r {
-	case ReasonSocketClosed, ReasonPingTimeout, ReasonPCFailed, ReasonPCClosed:
+	case ReasonSocketClosed, ReasonPingTimeout, ReasonPCFailed, ReasonPCClosed, ReasonReconnected:
 		return true
 	}
 	return false

@@ -18,7 +18,7 @@ type sessionRecorder struct {
 func (s *sessionRecorder) Joined(e room.JoinEvent) {
 	s.append(sessionlog.Record{
 		Time: e.Time, Event: sessionlog.EventJoin, Room: e.Room, ParticipantID: e.ParticipantID, Name: e.Name,
-		Identity: e.Identity,
+		Identity: e.Identity, ResumedFrom: e.ResumedFrom,
 	})
 }
 
