@@ -72,7 +72,7 @@
   // ends without unloading the page (a download, a 204/205 answer, a
   // cancel: Chromium 156 fires no event and settles no promise), so a page
   // still alive this long after it said leave takes it back and rejoins.
-  const NAV_REJOIN_MS = 500;
+  const NAV_REJOIN_MS = 400;
   // Reconnecting after the socket broke: at once, then after these delays
   // (the last repeats, with ±20% jitter), until RECONNECT_GIVE_UP_MS. Short
   // at first, so that a page is back within a second or two of the network.
