@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"slices"
 	"testing"
 	"time"
@@ -19,6 +21,12 @@ import (
 // beacon), never socket-closed.
 func TestFirefoxPresence(t *testing.T) {
 	needBrowser(t)
+	if _, err := exec.LookPath("firefox-esr"); err != nil {
+		if os.Getenv(envRequire) == "1" {
+			t.Fatalf("browser tests required (%s=1) but firefox-esr is missing (apt-get install -y firefox-esr)", envRequire)
+		}
+		t.Skip("firefox-esr not installed (apt-get install -y firefox-esr)")
+	}
 	setupVeth(t)
 	s := startServerWith(t, func(c *config.Config) {
 		c.Listen = "0.0.0.0:0" // lo for Chromium, the veth for Firefox; nothing else exists here
