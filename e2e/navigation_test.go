@@ -289,4 +289,3 @@ func TestPresenceEdgesNavigation(t *testing.T) {
 	t.Log("presence edges: navigation start → server leave, → observer's tile gone")
 	table.log(t, "server", "tile gone")
 }
-
