@@ -14,9 +14,15 @@ import (
 func watchPlaceholderJS(id string) string {
 	return fmt.Sprintf(`(() => {
 	window.__e2ePlaceholder = 0;
-	const seen = () => document.querySelector('.placeholder.reconnecting[data-participant-id=%q]');
-	new MutationObserver(() => { if (!window.__e2ePlaceholder && seen()) window.__e2ePlaceholder = Date.now(); })
-		.observe(document.getElementById('tiles'), {childList: true});
+	// From the added nodes, not the DOM: a placeholder added and replaced
+	// within one batch of mutations was still shown.
+	new MutationObserver((records) => {
+		for (const r of records) for (const n of r.addedNodes) {
+			if (!window.__e2ePlaceholder && n.nodeType === 1 && n.classList.contains('reconnecting') && n.dataset.participantId === %q) {
+				window.__e2ePlaceholder = Date.now();
+			}
+		}
+	}).observe(document.getElementById('tiles'), {childList: true});
 	return true;
 })()`, id)
 }
