@@ -85,6 +85,10 @@ type SignalingConfig struct {
 // RoomConfig limits rooms.
 type RoomConfig struct {
 	MaxParticipants int `yaml:"max_participants"`
+	// ReconnectGrace is how long the others' pages keep the tile of a
+	// participant who dropped, marked "reconnecting…", waiting for it to
+	// resume; 0 removes it at once.
+	ReconnectGrace time.Duration `yaml:"reconnect_grace"`
 }
 
 // LogConfig selects the zap logger.
@@ -123,7 +127,7 @@ func Default() Config {
 			PingTimeout:    3 * time.Second,
 			MaxMessageSize: 64 << 10,
 		},
-		Room:       RoomConfig{MaxParticipants: 50},
+		Room:       RoomConfig{MaxParticipants: 50, ReconnectGrace: 5 * time.Second},
 		Log:        LogConfig{Level: "info", Format: "console"},
 		SessionLog: SessionLogConfig{Path: "data/sessions.jsonl"},
 		Shutdown:   ShutdownConfig{DrainTimeout: 0},

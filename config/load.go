@@ -329,6 +329,7 @@ var help = map[string]string{
 	"signaling.max_message_size": "largest WebSocket message accepted, in `bytes`",
 	"signaling.allowed_origins":  "`origins` allowed to open a WebSocket (* for any; empty means same host only)",
 	"room.max_participants":      "most participants (`n`) in one room",
+	"room.reconnect_grace":       "how long others' pages keep a dropped participant's tile waiting for it to resume",
 	"log.level":                  "log `level`: debug, info, warn or error",
 	"log.format":                 "log `format`: console or json",
 	"session_log.path":           "JSON-lines join/leave record `file`; empty disables it",

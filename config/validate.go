@@ -79,6 +79,11 @@ func (c Config) Validate() error {
 		}
 	}
 
+	// Past room.ResumeWindow (2m) a resume is refused, so a longer grace
+	// would only show a ghost.
+	if c.Room.ReconnectGrace < 0 || c.Room.ReconnectGrace > 2*time.Minute {
+		p.add("room.reconnect_grace: %v must be between 0s and 2m0s", c.Room.ReconnectGrace)
+	}
 	if c.Room.MaxParticipants < 1 {
 		p.add("room.max_participants: %d must be at least 1", c.Room.MaxParticipants)
 	}

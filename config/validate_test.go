@@ -100,6 +100,10 @@ func TestValidate(t *testing.T) {
 
 		// room
 		{"participants 1", func(c *Config) { c.Room.MaxParticipants = 1 }, ""},
+		{"grace 0", func(c *Config) { c.Room.ReconnectGrace = 0 }, ""},
+		{"grace 2m", func(c *Config) { c.Room.ReconnectGrace = 2 * time.Minute }, ""},
+		{"grace too long", func(c *Config) { c.Room.ReconnectGrace = 3 * time.Minute }, "room.reconnect_grace: 3m0s must be between 0s and 2m0s"},
+		{"grace negative", func(c *Config) { c.Room.ReconnectGrace = -time.Second }, "room.reconnect_grace: -1s must be between 0s and 2m0s"},
 		{"participants 0", func(c *Config) { c.Room.MaxParticipants = 0 }, "room.max_participants: 0 must be at least 1"},
 		{"participants negative", func(c *Config) { c.Room.MaxParticipants = -3 }, "room.max_participants: -3 must be at least 1"},
 

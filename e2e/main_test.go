@@ -10,11 +10,14 @@
 // skip, or fail when SWITCHYARD_REQUIRE_BROWSER=1.
 //
 // Needs: root, util-linux (unshare), iproute2 (ip) and Debian's chromium
-// (apt-get install -y chromium). Run: go test -race -v ./e2e/ — about two
-// minutes; -v prints the leave-latency table. Environment:
+// (apt-get install -y chromium), and firefox-esr for TestFirefoxPresence,
+// which joins its own namespace to this one by a veth pair (sy12c-ff,
+// 10.120.1.0/24; firefox_lab_test.go). Run: go test -race -v ./e2e/ — a few
+// minutes; -v prints the leave-latency tables. Environment:
 //
 //	SWITCHYARD_REQUIRE_BROWSER=1  fail instead of skip when browsers cannot run (CI)
 //	SWITCHYARD_CHROMIUM=PATH      use another Chromium binary
+//	SWITCHYARD_E2E_RUNS=N         repeat each presence-edge cause N times (p50/p99 tables)
 //
 // When a test fails it prints each page's wire trace (socket messages,
 // peer connection states, getUserMedia; see traceJS) and the tail of each

@@ -34,6 +34,7 @@ type tile struct {
 	VideoHeight int     `json:"videoHeight"`
 	CurrentTime float64 `json:"currentTime"`
 	AudioLive   bool    `json:"audioLive"`
+	ResumedFrom string  `json:"resumedFrom"` // the session this participant resumed, or ""
 }
 
 // pageState is a snapshot of window.switchyard plus what the tile watcher

@@ -53,6 +53,8 @@ type Manager struct {
 	idle   chan struct{}
 
 	speakerLoops sync.WaitGroup // rooms' speaker sampling; Shutdown waits
+
+	resumable resumes // recently ended sessions a rejoin may continue (resume.go)
 }
 
 // NewManager makes an empty Manager that builds peer connections with engine.
@@ -91,11 +93,12 @@ func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error)
 	if err := ValidateJoin(roomName, name); err != nil {
 		return nil, err
 	}
+	resumedFrom := m.resume(req)
 	p, err := m.newParticipant(name, client)
 	if err != nil {
 		return nil, err
 	}
-	p.identity, p.perms = req.Identity, req.Permissions
+	p.identity, p.perms, p.resumedFrom = req.Identity, req.Permissions, resumedFrom
 
 	m.mu.Lock()
 	if err := m.joinsRefused(); err != nil {
@@ -130,7 +133,7 @@ func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error)
 
 	others := r.sortedParticipants()
 	info := JoinInfo{Room: r.name, ParticipantID: p.id, LeaveSecret: p.secret, ICEServers: m.iceServersFor(p.id, req.Expires),
-		Identity: p.identity, Permissions: p.perms}
+		Identity: p.identity, Permissions: p.perms, ResumedFrom: p.resumedFrom}
 	for _, o := range others {
 		info.Participants = append(info.Participants, o.info())
 	}
@@ -226,6 +229,7 @@ func (m *Manager) startLeave(p *Participant, reason Reason) (finish func(), ok b
 				o.sub.RemoveTrack(t.ID())
 			}
 		}
+		m.resumable.remember(p, now)
 		m.forget(p, r)
 		m.closeInBackground(p)
 		m.log.Info("participant left",

@@ -28,6 +28,8 @@ type Participant struct {
 	sub      *sfu.Subscriber
 	room     *Room     // set once at join
 	joinedAt time.Time // set once at join
+	// resumedFrom is the session this one continues (resume.go); set once at join.
+	resumedFrom string
 
 	// Guarded by room.mu.
 	tracks map[string]*sfu.Track
@@ -210,7 +212,7 @@ func (p *Participant) sortedTracks() []*sfu.Track {
 
 // info describes p; callers hold room.mu.
 func (p *Participant) info() ParticipantInfo {
-	info := ParticipantInfo{ID: p.id, Identity: p.identity, Name: p.name, JoinedAt: p.joinedAt, Tracks: []TrackInfo{}}
+	info := ParticipantInfo{ID: p.id, Identity: p.identity, Name: p.name, JoinedAt: p.joinedAt, Tracks: []TrackInfo{}, ResumedFrom: p.resumedFrom}
 	for _, t := range p.sortedTracks() {
 		info.Tracks = append(info.Tracks, trackInfo(t))
 	}
@@ -222,7 +224,7 @@ func trackInfo(t *sfu.Track) TrackInfo {
 }
 
 func (p *Participant) joinEvent(at time.Time) JoinEvent {
-	return JoinEvent{Time: at, Room: p.room.name, ParticipantID: p.id, Name: p.name, Identity: p.identity}
+	return JoinEvent{Time: at, Room: p.room.name, ParticipantID: p.id, Name: p.name, Identity: p.identity, ResumedFrom: p.resumedFrom}
 }
 
 func (p *Participant) leaveEvent(at time.Time, reason Reason) LeaveEvent {

@@ -31,6 +31,8 @@ type JoinRequest struct {
 	// Expires is when the join token expires (zero without one); TURN
 	// credentials handed out in joined last as long.
 	Expires time.Time
+	// Resume, when set, claims to continue an earlier session (resume.go).
+	Resume *ResumeClaim
 }
 
 // Permissions returns what the participant may do; fixed at join.

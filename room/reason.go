@@ -16,6 +16,7 @@ const (
 	ReasonKicked         Reason = "kicked"          // an operator removed the participant
 	ReasonRoomClosed     Reason = "room-closed"     // an operator closed the room, so everyone in it left
 	ReasonServerShutdown Reason = "server-shutdown" // the server is stopping
+	ReasonReconnected    Reason = "reconnected"     // the client came back on a new socket before the old one was noticed gone
 )
 
 // Reasons lists every leave reason, in the order docs/protocol.md's table
@@ -25,6 +26,7 @@ func Reasons() []Reason {
 	return []Reason{
 		ReasonLeave, ReasonSocketClosed, ReasonPingTimeout, ReasonPCFailed, ReasonPCClosed,
 		ReasonTabClosed, ReasonSwitchedRoom, ReasonKicked, ReasonRoomClosed, ReasonServerShutdown,
+		ReasonReconnected,
 	}
 }
 
@@ -32,7 +34,7 @@ func Reasons() []Reason {
 // rather than being told; only these have a meaningful detection delay.
 func (r Reason) Detected() bool {
 	switch r {
-	case ReasonSocketClosed, ReasonPingTimeout, ReasonPCFailed, ReasonPCClosed:
+	case ReasonSocketClosed, ReasonPingTimeout, ReasonPCFailed, ReasonPCClosed, ReasonReconnected:
 		return true
 	}
 	return false

@@ -24,6 +24,9 @@ type ParticipantInfo struct {
 	Name     string      `json:"name"`
 	JoinedAt time.Time   `json:"joined_at"`
 	Tracks   []TrackInfo `json:"tracks"`
+	// ResumedFrom is the id of the session this one continues, when the
+	// participant reconnected (resume.go): its tile replaces that one.
+	ResumedFrom string `json:"resumed_from,omitempty"`
 }
 
 // Info describes a room.
@@ -41,6 +44,7 @@ type JoinInfo struct {
 	ICEServers    []webrtc.ICEServer
 	Identity      string      // from the join token; empty when auth is off
 	Permissions   Permissions // what the participant may do
+	ResumedFrom   string      // the session this one continues, or ""
 }
 
 // PC names one of a participant's two peer connections.
@@ -80,6 +84,7 @@ type JoinEvent struct {
 	ParticipantID string
 	Name          string
 	Identity      string // the join token's identity; empty when auth is off
+	ResumedFrom   string // the session this one continues (a reconnect), or ""
 }
 
 // LeaveEvent is one ended session.

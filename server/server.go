@@ -115,6 +115,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		MaxMessageSize: cfg.Signaling.MaxMessageSize,
 		AllowedOrigins: cfg.Signaling.AllowedOrigins,
 		Auth:           authority,
+		ReconnectGrace: cfg.Room.ReconnectGrace,
 	}, log.Named("signal"))
 	s.http = &http.Server{
 		Handler:           s.routes(),

@@ -17,7 +17,7 @@ type sessionRecorder struct {
 func (s *sessionRecorder) RecordJoin(e room.JoinEvent) room.Commit {
 	return s.log.Submit(sessionlog.Record{
 		Time: e.Time, Event: sessionlog.EventJoin, Room: e.Room, ParticipantID: e.ParticipantID, Name: e.Name,
-		Identity: e.Identity,
+		Identity: e.Identity, ResumedFrom: e.ResumedFrom,
 	})
 }
 

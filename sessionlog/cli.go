@@ -138,6 +138,10 @@ func writeReport(out io.Writer, path string, s Summary) {
 		fmt.Fprintf(tw, "peak\t0\n")
 	}
 	fmt.Fprintf(tw, "joins\t%d\n", s.Joins)
+	if s.Resumes > 0 {
+		// Sessions and people differ only when someone reconnected.
+		fmt.Fprintf(tw, "people\t%d (%d joins resumed an earlier session)\n", s.People, s.Resumes)
+	}
 	fmt.Fprintf(tw, "leaves\t%d\n", s.Leaves)
 	// Most common reason first; ties by name so the output is stable.
 	reasons := make([]string, 0, len(s.LeavesByReason))

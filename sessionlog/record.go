@@ -55,6 +55,10 @@ type Record struct {
 	ParticipantID string    `json:"participant_id"`
 	Name          string    `json:"name"`
 	Identity      string    `json:"identity,omitempty"` // the join token's, when auth is on
+	// ResumedFrom, on a join, is the participant id of the earlier session
+	// this one continues: the same person reconnecting (a broken socket, a
+	// navigation that did not unload the page). Join only.
+	ResumedFrom string `json:"resumed_from,omitempty"`
 	// Reason says why a leave happened: leave, socket-closed,
 	// ping-timeout, pc-failed, pc-closed, tab-closed, switched-room,
 	// kicked, room-closed, server-shutdown or server-crash. Leave only.

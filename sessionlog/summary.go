@@ -38,6 +38,11 @@ type Summary struct {
 	Joins          int            `json:"joins"`
 	Leaves         int            `json:"leaves"`
 	LeavesByReason map[string]int `json:"leaves_by_reason"`
+	// Resumes counts the joins in range that continue an earlier session
+	// (resumed_from set); People is Joins - Resumes: the arrivals of
+	// people, where Joins counts sessions.
+	Resumes int `json:"resumes"`
+	People  int `json:"people"`
 
 	// Duration describes the sessions that ended in range.
 	Duration DurationStats `json:"duration_s"`
@@ -162,6 +167,9 @@ func Summarize(records []Record, opt SummaryOptions) Summary {
 			}
 			s.Joins++
 			rs.Joins++
+			if r.ResumedFrom != "" {
+				s.Resumes++
+			}
 			if dup {
 				s.DuplicateJoins++
 			}
@@ -219,6 +227,7 @@ func Summarize(records []Record, opt SummaryOptions) Summary {
 		return cmp.Or(cmp.Compare(a.Room, b.Room), a.Since.Compare(b.Since), cmp.Compare(a.ParticipantID, b.ParticipantID))
 	})
 	s.Duration = durationStats(durations)
+	s.People = s.Joins - s.Resumes
 	return s
 }
 

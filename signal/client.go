@@ -20,16 +20,18 @@ type membership struct {
 
 func (m *membership) Joined(info room.JoinInfo) {
 	msg := Joined{
-		Type:          TypeJoined,
-		Room:          info.Room,
-		ParticipantID: info.ParticipantID,
-		LeaveSecret:   info.LeaveSecret,
-		Participants:  info.Participants,
-		ICEServers:    make([]ICEServer, 0, len(info.ICEServers)),
-		PingInterval:  m.s.opts.PingInterval.Milliseconds(),
-		PingTimeout:   m.s.opts.PingTimeout.Milliseconds(),
-		Identity:      info.Identity,
-		Permissions:   info.Permissions,
+		Type:             TypeJoined,
+		Room:             info.Room,
+		ParticipantID:    info.ParticipantID,
+		LeaveSecret:      info.LeaveSecret,
+		Participants:     info.Participants,
+		ICEServers:       make([]ICEServer, 0, len(info.ICEServers)),
+		PingInterval:     m.s.opts.PingInterval.Milliseconds(),
+		PingTimeout:      m.s.opts.PingTimeout.Milliseconds(),
+		Identity:         info.Identity,
+		Permissions:      info.Permissions,
+		ResumedFrom:      info.ResumedFrom,
+		ReconnectGraceMS: m.s.opts.ReconnectGrace.Milliseconds(),
 	}
 	if msg.Participants == nil {
 		msg.Participants = []ParticipantInfo{}

@@ -120,6 +120,9 @@ func (s *session) handleJoin(data []byte) error {
 	if err != nil {
 		return err
 	}
+	if req.Resume, err = resumeClaim(msg.Resume); err != nil {
+		return err
+	}
 	if err := s.rooms.JoinsRefused(); err != nil {
 		return err // before leaving: a refused switch keeps the current room
 	}

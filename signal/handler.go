@@ -26,6 +26,9 @@ type Options struct {
 	AllowedOrigins []string
 	// Auth verifies join tokens; nil means auth is off and joins need none.
 	Auth *auth.Authority
+	// ReconnectGrace is sent in joined: how long pages keep a dropped
+	// participant's tile waiting for it to resume.
+	ReconnectGrace time.Duration
 }
 
 // writeTimeout bounds one frame write so a stuck TCP peer cannot pin the

@@ -62,6 +62,15 @@ type Join struct {
 	// Token is the join token; required when the server has auth on,
 	// and then the source of the identity and display name.
 	Token string `json:"token,omitempty"`
+	// Resume claims to continue an earlier session of this client (after
+	// its socket broke, or a navigation that did not unload the page).
+	Resume *Resume `json:"resume,omitempty"`
+}
+
+// Resume proves who an earlier session was: its id and leave secret.
+type Resume struct {
+	ParticipantID string `json:"participant_id"`
+	LeaveSecret   string `json:"leave_secret"`
 }
 
 // SDP carries an offer or answer for one of the two peer connections.
@@ -127,6 +136,12 @@ type Joined struct {
 	PingTimeout   int64             `json:"ping_timeout_ms"`
 	Identity      string            `json:"identity,omitempty"` // the token's identity, when auth is on
 	Permissions   room.Permissions  `json:"permissions"`
+	// ResumedFrom is the earlier session this one continues, when the
+	// join's resume claim held; empty for a fresh session.
+	ResumedFrom string `json:"resumed_from,omitempty"`
+	// ReconnectGraceMS is how long to keep a dropped participant's tile
+	// marked reconnecting, waiting for a participant-joined that resumes it.
+	ReconnectGraceMS int64 `json:"reconnect_grace_ms"`
 }
 
 // ParticipantJoined tells the room about a newcomer.

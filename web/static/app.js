@@ -16,7 +16,11 @@
  *                                                     or the page is being hidden)
  *                                      "error"        an `error` arrived before `joined`
  *                                                     (e.g. room-full), or bad input
- *                                      "disconnected" the socket closed unexpectedly
+ *                                      "reconnecting" the socket broke; rejoining by itself
+ *                                                     (at once, then with backoff) as the same
+ *                                                     participant (join's resume)
+ *                                      "disconnected" the socket closed unexpectedly and
+ *                                                     reconnecting gave up
  *   window.switchyard.room           room of the current / last session, or null
  *   window.switchyard.participantId  own participant id from `joined`, or null
  *   window.switchyard.tiles()        array, one entry per remote participant tile, in
@@ -31,6 +35,11 @@
  *   window.switchyard.join(room, name)  same as filling the form and pressing Join
  *   window.switchyard.leave()        same as pressing Leave; returns a Promise that
  *                                    settles when the session is torn down
+ *   window.switchyard.resumedFrom    the earlier session the current one resumed, or null
+ *   tiles() entries also carry resumedFrom (the tile's participant-joined resumed_from).
+ *   Leaving the page: the leave is sent when the navigation starts; a page
+ *   still there NAV_REJOIN_MS later (download, 204/205, cancelled) rejoins,
+ *   as does a page restored from the back/forward cache (both resume).
  *
  *   DOM: remote tile  <div class="tile" data-participant-id="p_…"> with a
  *        <video autoplay playsinline> (not muted) and a <div class="name">.
@@ -58,6 +67,17 @@
   // symbols and the ASCII space.
   const NAME_RE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]+$/u;
   const LEAVE_TIMEOUT_MS = 3000;
+  // A navigation away sends the leave when it starts (beforeunload, the
+  // Navigation API's navigate). No browser says when such a navigation
+  // ends without unloading the page (a download, a 204/205 answer, a
+  // cancel: Chromium 156 fires no event and settles no promise), so a page
+  // still alive this long after it said leave takes it back and rejoins.
+  const NAV_REJOIN_MS = 400;
+  // Reconnecting after the socket broke: at once, then after these delays
+  // (the last repeats, with ±20% jitter), until RECONNECT_GIVE_UP_MS. Short
+  // at first, so that a page is back within a second or two of the network.
+  const RECONNECT_DELAYS_MS = [100, 250, 500, 500, 500, 500, 1000, 2000];
+  const RECONNECT_GIVE_UP_MS = 60000;
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -87,6 +107,14 @@
     lastError: null,
     session: null, // the current Session; null when none is running
     last: null, // {room, name} of the last join, for Rejoin
+    resumedFrom: null, // the session the current one resumed
+    // A session ended on our side without our meaning to leave (the page
+    // started navigating away): {room, name, claim, stream} to rejoin
+    // with, claim being the join's resume.
+    away: null,
+    rejoinTimer: 0,
+    reconnect: null, // {since, attempt} while reconnecting after a broken socket
+    pending: null, // the {room, name, claim, stream} a reconnect attempt waits to use
     micMuted: false,
     cameraOff: false,
   };
@@ -371,6 +399,7 @@
         videoHeight: this.video.videoHeight,
         currentTime: this.video.currentTime,
         audioLive: this.stream.getAudioTracks().some((t) => t.readyState === 'live'),
+        resumedFrom: this.resumedFrom || null,
       };
     }
   }
@@ -380,9 +409,13 @@
   // One join: the socket, both peer connections, the remote participants.
   // It ends exactly once, in finish(); nothing of it survives that.
   class Session {
-    constructor(room, name) {
+    // opts.resume: {participant_id, leave_secret} of the session this one
+    // continues; opts.stream: local media kept from it (no new prompt).
+    constructor(room, name, opts = {}) {
       this.room = room;
       this.name = name;
+      this.resume = opts.resume || null;
+      this.keptStream = opts.stream || null;
       this.ws = null;
       this.pub = null; // publish RTCPeerConnection (we offer)
       this.sub = null; // subscribe RTCPeerConnection (the server offers)
@@ -411,10 +444,17 @@
     }
 
     start() {
-      setState('connecting', 'connecting');
-      this.mediaPromise = acquireMedia((text) => {
-        if (!this.closed) notice(text);
-      }).then((stream) => {
+      if (app.reconnect) setState('reconnecting', 'reconnecting…');
+      else setState('connecting', 'connecting');
+      const kept = this.keptStream;
+      const live = kept && kept.getTracks().some((t) => t.readyState === 'live');
+      const media = live
+        ? Promise.resolve(kept)
+        : acquireMedia((text) => {
+            if (!this.closed) notice(text);
+          });
+      if (kept && !live) stopStream(kept);
+      this.mediaPromise = media.then((stream) => {
         if (this.closed || this.leaving) {
           stopStream(stream);
           return null;
@@ -438,7 +478,9 @@
       }
       this.ws = ws;
       ws.onopen = () => {
-        this.joinSent = this.send({ type: 'join', room: this.room, name: this.name, token: joinToken });
+        const msg = { type: 'join', room: this.room, name: this.name, token: joinToken };
+        if (this.resume) msg.resume = this.resume;
+        this.joinSent = this.send(msg);
       };
       ws.onmessage = (ev) => this.onMessage(ev.data);
       ws.onclose = (ev) => this.onClose(ev);
@@ -532,7 +574,9 @@
       this.permissions = msg.permissions || null;
       app.room = this.room;
       app.participantId = this.participantId;
+      app.resumedFrom = msg.resumed_from || null;
       app.last = { room: this.room, name: this.name };
+      app.reconnect = null;
       try {
         history.replaceState(null, '', `${location.pathname}?room=${encodeURIComponent(this.room)}`);
       } catch (_) {
@@ -571,6 +615,7 @@
         this.finish('left', 'left: leave');
       } else if (!this.joined && !this.leaving) {
         // The join failed (room-full, shutting-down, bad name…): this session is over.
+        app.reconnect = null;
         this.finish('error', text);
       } else if (!this.leaving) {
         // The session goes on; say so next to the state.
@@ -591,6 +636,14 @@
         this.finish('left', 'left: leave');
         return;
       }
+      if (this.joined || app.reconnect) {
+        // The socket broke under a joined session (or under an attempt to
+        // get it back): rejoin as the same participant, keeping the camera.
+        const claim = this.claim() || this.resume;
+        const stream = this.finish('reconnecting', 'reconnecting…', false, true);
+        reconnectSoon({ room: this.room, name: this.name, claim, stream });
+        return;
+      }
       let detail = ev && ev.code ? String(ev.code) : '';
       if (ev && ev.reason) detail += ` ${ev.reason}`;
       if (!this.joinSent) detail = `could not connect${detail ? ' ' + detail : ''}`;
@@ -609,6 +662,7 @@
         tile = new Tile(info.id, info.name);
         this.participants.set(info.id, tile);
       }
+      if (info.resumed_from) tile.resumedFrom = info.resumed_from;
       for (const t of info.tracks || []) if (t && t.id) tile.tracks.set(t.id, t);
       return tile;
     }
@@ -800,20 +854,52 @@
       if (this.closed) return;
       if (this.joinSent && !this.leaving) this.send({ type: 'leave' });
       this.leaving = true;
-      if (this.participantId && this.leaveSecret && navigator.sendBeacon) {
-        const body = JSON.stringify({ participant_id: this.participantId, leave_secret: this.leaveSecret });
-        try {
-          navigator.sendBeacon('/v1/leave', new Blob([body], { type: 'application/json' }));
-        } catch (_) {
-          /* best effort */
-        }
-      }
+      this.beacon();
       this.finish('left', 'left: tab-closed', !persisted);
     }
 
-    // Tears everything down once; state/text describe why.
-    finish(state, text, keepPCs) {
-      if (this.closed) return;
+    // The resume claim that proves a later session is this one's
+    // continuation; null before joined.
+    claim() {
+      return this.participantId && this.leaveSecret
+        ? { participant_id: this.participantId, leave_secret: this.leaveSecret }
+        : null;
+    }
+
+    // The page starts navigating away: say leave now, not when the next
+    // page commits (which waits for someone else's server), with the
+    // beacon as backup. The session ends here; what it needs to rejoin,
+    // should the page stay after all, is returned.
+    depart() {
+      if (this.closed) return null;
+      const claim = this.claim() || this.resume;
+      if (this.joinSent && !this.leaving) this.send({ type: 'leave' });
+      this.leaving = true;
+      this.beacon();
+      // The peer connections close a moment later (or with the document):
+      // their DTLS close must not reach the server before our leave.
+      const pcs = [this.pub, this.sub];
+      const stream = this.finish('left', 'left: leaving the page', true, true);
+      setTimeout(() => {
+        for (const pc of pcs) if (pc) pc.close();
+      }, 1000);
+      return { room: this.room, name: this.name, claim, stream };
+    }
+
+    beacon() {
+      if (!this.participantId || !this.leaveSecret || !navigator.sendBeacon) return;
+      const body = JSON.stringify({ participant_id: this.participantId, leave_secret: this.leaveSecret });
+      try {
+        navigator.sendBeacon('/v1/leave', new Blob([body], { type: 'application/json' }));
+      } catch (_) {
+        /* best effort */
+      }
+    }
+
+    // Tears everything down once; state/text describe why. With keepMedia
+    // the local stream is not stopped but returned, for a rejoin.
+    finish(state, text, keepPCs, keepMedia) {
+      if (this.closed) return null;
       this.closed = true;
       clearTimeout(this.leaveTimer);
       for (const pc of [this.pub, this.sub]) {
@@ -831,7 +917,8 @@
       this.sub = null;
       for (const tile of this.participants.values()) tile.remove();
       this.participants.clear();
-      stopStream(this.localStream);
+      const kept = keepMedia ? this.localStream : null;
+      if (!keepMedia) stopStream(this.localStream);
       this.localStream = null;
       const ws = this.ws;
       if (ws) {
@@ -851,6 +938,7 @@
         setState(state, text);
       }
       if (this.resolveLeave) this.resolveLeave();
+      return kept;
     }
 
     snapshot() {
@@ -893,6 +981,7 @@
 
     ui.linkBox.hidden = !(active && app.state === 'joined');
     ui.rejoin.hidden = active || !app.last || !['left', 'error', 'disconnected'].includes(app.state);
+    if (!active && app.reconnect) ui.leave.disabled = false; // stops reconnecting
   }
 
   function join(room, name) {
@@ -915,18 +1004,84 @@
       /* storage may be disabled */
     }
     notice('');
-    app.lastError = null;
-    app.room = room;
-    app.participantId = null;
-    app.last = { room, name };
-    const s = new Session(room, name);
-    app.session = s;
-    s.start();
+    dropPending();
+    startSession(room, name);
     return true;
   }
 
+  // Every join and rejoin starts here: the form, a reconnect after the
+  // socket broke, a navigation that did not unload, a back/forward cache
+  // restore. opts: see Session (resume claim, kept local media).
+  function startSession(room, name, opts = {}) {
+    clearTimeout(app.rejoinTimer);
+    app.away = null;
+    app.pending = null;
+    app.lastError = null;
+    app.room = room;
+    app.participantId = null;
+    app.resumedFrom = null;
+    app.last = { room, name };
+    const s = new Session(room, name, opts);
+    app.session = s;
+    s.start();
+  }
+
+  // what: {room, name, claim, stream} of the session that ended.
+  function rejoin(what) {
+    if (app.session) {
+      stopStream(what.stream);
+      return;
+    }
+    startSession(what.room, what.name, { resume: what.claim || undefined, stream: what.stream });
+  }
+
+  // The socket broke: rejoin at once, then with growing delays, jittered
+  // so that a room cut off together does not come back in lockstep.
+  function reconnectSoon(what) {
+    const r = app.reconnect || (app.reconnect = { since: Date.now(), attempt: 0 });
+    if (Date.now() - r.since > RECONNECT_GIVE_UP_MS) {
+      app.reconnect = null;
+      stopStream(what.stream);
+      setState('disconnected', 'disconnected (could not reconnect)');
+      return;
+    }
+    const n = r.attempt++;
+    const base = n === 0 ? 0 : RECONNECT_DELAYS_MS[Math.min(n - 1, RECONNECT_DELAYS_MS.length - 1)];
+    app.pending = what;
+    clearTimeout(app.rejoinTimer);
+    app.rejoinTimer = setTimeout(() => rejoin(what), base * (0.8 + 0.4 * Math.random()));
+  }
+
+  // Forgets a rejoin that was waiting, and the media it kept.
+  function dropPending() {
+    clearTimeout(app.rejoinTimer);
+    for (const w of [app.away, app.pending]) if (w) stopStream(w.stream);
+    app.away = null;
+    app.pending = null;
+    app.reconnect = null;
+  }
+
   function leave() {
+    if (!app.session && (app.reconnect || app.away)) {
+      dropPending();
+      setState('left', 'left: leave');
+    }
     return app.session ? app.session.leave() : Promise.resolve();
+  }
+
+  // A navigation away begins: leave now. Should the page still be here a
+  // moment later, the navigation did not unload it: rejoin.
+  function leavingPage() {
+    if (!app.session) return;
+    const away = app.session.depart();
+    dropPending();
+    if (!away) return;
+    app.away = away;
+    app.rejoinTimer = setTimeout(() => {
+      const a = app.away;
+      app.away = null;
+      if (a) rejoin(a);
+    }, NAV_REJOIN_MS);
   }
 
   function storedName() {
@@ -994,8 +1149,42 @@
     for (const b of document.querySelectorAll('.tile .unmute')) b.click();
   });
 
+  window.addEventListener('beforeunload', leavingPage);
+  if (window.navigation) {
+    window.navigation.addEventListener('navigate', (ev) => {
+      if (ev.defaultPrevented || ev.hashChange || (ev.destination && ev.destination.sameDocument)) return;
+      // <a download>: nothing unloads, so nothing to leave.
+      if (ev.downloadRequest !== null && ev.downloadRequest !== undefined) return;
+      leavingPage();
+    });
+  }
+
   window.addEventListener('pagehide', (ev) => {
-    if (app.session) app.session.abandon(ev.persisted);
+    clearTimeout(app.rejoinTimer); // the navigation did unload
+    const s = app.session;
+    if (s) {
+      const claim = s.claim();
+      s.abandon(ev.persisted);
+      if (ev.persisted) app.away = { room: s.room, name: s.name, claim, stream: null };
+    }
+    if (!ev.persisted) app.away = null;
+  });
+
+  // Back from the back/forward cache: the server ended the session when
+  // the page left; rejoin as its continuation.
+  window.addEventListener('pageshow', (ev) => {
+    if (!ev.persisted || !app.away) return;
+    const a = app.away;
+    app.away = null;
+    rejoin(a);
+  });
+
+  // The network came back: try now rather than at the next backoff step.
+  window.addEventListener('online', () => {
+    if (app.reconnect && app.pending && !app.session) {
+      clearTimeout(app.rejoinTimer);
+      rejoin(app.pending);
+    }
   });
 
   window.switchyardExt = Object.freeze({
@@ -1029,6 +1218,9 @@
     },
     get lastError() {
       return app.lastError;
+    },
+    get resumedFrom() {
+      return app.resumedFrom;
     },
     tiles() {
       return app.session ? app.session.snapshot() : [];
