@@ -19,6 +19,9 @@ func (s *session) dispatch(data []byte) {
 		s.sendError(CodeBadMessage, "not a JSON object: "+err.Error(), "")
 		return
 	}
+	if !s.allow(env.Type) { // ratelimit.go
+		return
+	}
 	var err error
 	switch env.Type {
 	case TypeJoin:
@@ -77,6 +80,8 @@ func errorCode(err error) string {
 		return re.code
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrBadName):
 		return CodeBadMessage
+	case errors.Is(err, room.ErrTooManyTracks):
+		return CodeTooManyTracks
 	case errors.Is(err, room.ErrRoomFull):
 		return CodeRoomFull
 	case errors.Is(err, room.ErrShuttingDown):
@@ -133,6 +138,7 @@ func (s *session) handleJoin(data []byte) error {
 	}
 	m.participant = p
 	s.current = m
+	s.everJoined.Store(true)
 	return nil
 }
 
