@@ -24,9 +24,18 @@ var limitedTypes = []string{TypeMute, TypeSubscription, TypeOffer, TypeAnswer}
 // rateLogEvery bounds how often one socket's refusals are logged.
 const rateLogEvery = 10 * time.Second
 
+// Refusals are answered at most replyRate a second (bursts of
+// replyBurst): a flood must not turn into a flood of error frames, which
+// would fill the socket's send queue and cost the server the writes.
+const (
+	replyRate  = 10
+	replyBurst = 20
+)
+
 type limits struct {
 	byType  map[string]*rate.Limiter
 	log     *rate.Limiter
+	replies *rate.Limiter
 	dropped int // refusals since the last log line; read loop only
 }
 
@@ -36,7 +45,8 @@ func newLimits(o Options) limits {
 		byType: map[string]*rate.Limiter{
 			TypeJoin: rate.NewLimiter(rate.Limit(orDefault(o.JoinRate, DefaultJoinRate)), orDefault(o.JoinBurst, DefaultJoinBurst)),
 		},
-		log: rate.NewLimiter(rate.Every(rateLogEvery), 1),
+		log:     rate.NewLimiter(rate.Every(rateLogEvery), 1),
+		replies: rate.NewLimiter(replyRate, replyBurst),
 	}
 	for _, t := range limitedTypes {
 		l.byType[t] = rate.NewLimiter(rate.Limit(msgRate), msgBurst)
@@ -52,7 +62,8 @@ func orDefault(v, d int) int {
 }
 
 // allow reports whether a message of type t may be handled now; a refused
-// one is answered with rate-limited and logged at most every rateLogEvery.
+// one is answered with rate-limited (within replyRate) and logged at most
+// every rateLogEvery.
 func (s *session) allow(t string) bool {
 	l, ok := s.limits.byType[t]
 	if !ok || l.Allow() {
@@ -63,6 +74,8 @@ func (s *session) allow(t string) bool {
 		s.log.Warn("client rate-limited", zap.String("type", t), zap.Int("dropped", s.limits.dropped))
 		s.limits.dropped = 0
 	}
-	s.sendError(CodeRateLimited, "too many "+t+" messages; this one was dropped", t)
+	if s.limits.replies.Allow() {
+		s.sendError(CodeRateLimited, "too many "+t+" messages; this one was dropped", t)
+	}
 	return false
 }
