@@ -51,6 +51,9 @@ func (s *session) dispatch(data []byte) {
 		if code == CodeInternal {
 			s.log.Error("request failed", zap.String("type", env.Type), zap.Error(err))
 		}
+		if code == CodeBadCandidate && !s.limits.replies.Allow() {
+			return // a candidate flood gets a flood of refusals only up to replyRate
+		}
 		s.sendError(code, err.Error(), env.Type)
 	}
 }
