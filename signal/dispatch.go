@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/room"
@@ -14,6 +15,12 @@ import (
 // dispatch handles one client message. Every failure is answered with an
 // error message; none ends the session.
 func (s *session) dispatch(data []byte) {
+	// encoding/json would replace invalid UTF-8 with U+FFFD and carry on:
+	// a name or chat line must arrive as sent or not at all.
+	if !utf8.Valid(data) {
+		s.sendError(CodeBadMessage, "message is not valid UTF-8", "")
+		return
+	}
 	var env Envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		s.sendError(CodeBadMessage, "not a JSON object: "+err.Error(), "")
