@@ -34,6 +34,7 @@ func TestMuteFloodIsRateLimited(t *testing.T) {
 		elapsed = time.Since(start)
 		flush(ctx, t, ctl.pub) // the control's own messages, relayed after the flood's
 		flush(ctx, t, ctl.sub)
+		attacker.Close() // its leave is part of what must return to baseline
 	})
 	relayed := countType(ctl.sub, fromCtl, signal.TypeTrackMuted)
 	limited := errorCodes(attacker, fromAtt)[signal.CodeRateLimited]

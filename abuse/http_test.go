@@ -122,6 +122,7 @@ func TestBeaconGuessingLearnsNothingAndIsRateLimited(t *testing.T) {
 			code, _ := post(fmt.Sprintf("p_GUESS%d", i), "guess")
 			statuses[code]++
 		}
+		http.DefaultClient.CloseIdleConnections() // the attacker's keep-alive conns are its own
 	})
 	t.Logf("200 guesses: %v", statuses)
 	if statuses[http.StatusTooManyRequests] < 150 {
