@@ -17,6 +17,8 @@ type Config struct {
 	SessionLog SessionLogConfig `yaml:"session_log"`
 	Auth       AuthConfig       `yaml:"auth"`
 	Shutdown   ShutdownConfig   `yaml:"shutdown"`
+	Limits     LimitsConfig     `yaml:"limits"` // limits.go
+	HTTP       HTTPConfig       `yaml:"http"`   // limits.go
 }
 
 // ICEConfig is what the media engine needs to gather and filter candidates.
@@ -131,5 +133,7 @@ func Default() Config {
 		Log:        LogConfig{Level: "info", Format: "console"},
 		SessionLog: SessionLogConfig{Path: "data/sessions.jsonl"},
 		Shutdown:   ShutdownConfig{DrainTimeout: 0},
+		Limits:     defaultLimits(),
+		HTTP:       defaultHTTP(),
 	}
 }

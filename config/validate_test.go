@@ -76,7 +76,12 @@ func TestValidate(t *testing.T) {
 		{"timeout just larger", func(c *Config) { c.Signaling.PingTimeout = c.Signaling.PingInterval + 1 }, ""},
 
 		// max message size
-		{"message size 1 KiB", func(c *Config) { c.Signaling.MaxMessageSize = 1 << 10 }, ""},
+		{"message size 1 KiB", func(c *Config) { c.Signaling.MaxMessageSize, c.Room.MaxParticipants = 1<<10, 2 }, ""},
+		{"full room's answer too large", func(c *Config) { c.Signaling.MaxMessageSize = 8 << 10 },
+			"room.max_participants: 50 × limits.max_tracks 4 needs subscribe answers up to 208896 bytes; raise signaling.max_message_size to at least 13056"},
+		{"track limit zero", func(c *Config) { c.Limits.MaxTracks = 0 }, "limits.max_tracks: 0 must be greater than 0"},
+		{"negative websocket cap", func(c *Config) { c.HTTP.MaxWebSocketsPerIP = -1 }, "http.max_websockets: 10000 and http.max_websockets_per_ip: -1"},
+		{"bad host", func(c *Config) { c.HTTP.Hosts = []string{"a b"} }, `http.hosts[0]: "a b"`},
 		{"message size 16 MiB", func(c *Config) { c.Signaling.MaxMessageSize = 16 << 20 }, ""},
 		{"message size too small", func(c *Config) { c.Signaling.MaxMessageSize = 1023 },
 			"signaling.max_message_size: 1023 must be between 1024 (1 KiB) and 16777216 (16 MiB) bytes"},

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/switchyard-sfu/switchyard/internal/printable"
 )
 
 // Chat limits: a message is at most MaxChatLength characters, and each
@@ -23,6 +25,7 @@ var (
 	ErrChatEmpty   = errors.New("room: empty chat message")
 	ErrChatTooLong = errors.New("room: chat message too long")
 	ErrRateLimited = errors.New("room: too many chat messages")
+	ErrChatBadText = errors.New("room: chat text has control characters")
 )
 
 // SendChat relays text to everyone in p's room, p included, with p's id
@@ -34,6 +37,9 @@ func (p *Participant) SendChat(text string) error {
 	}
 	if strings.TrimSpace(text) == "" {
 		return ErrChatEmpty
+	}
+	if err := printable.CheckText(text); err != nil {
+		return fmt.Errorf("%w: %w", ErrChatBadText, err)
 	}
 	if n := utf8.RuneCountInString(text); n > MaxChatLength {
 		return fmt.Errorf("%w: %d characters, at most %d", ErrChatTooLong, n, MaxChatLength)

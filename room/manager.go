@@ -22,6 +22,7 @@ import (
 // Options configure a Manager.
 type Options struct {
 	MaxParticipants int      // per room
+	MaxTracks       int      // published per participant; 0 = DefaultMaxTracks
 	Observer        Observer // may be nil
 	Journal         Journal  // the session log; may be nil
 	Log             *zap.Logger

@@ -33,7 +33,8 @@ func (p *Participant) SetTrackMuted(trackID string, muted bool) error {
 	for _, o := range r.sortedParticipants() {
 		o.client.TrackMuted(p.id, info)
 	}
-	p.manager.log.Info("track muted", zap.String("room", r.name), zap.String("participant", p.id),
+	// Debug: a client may toggle often (within limits.message_rate).
+	p.manager.log.Debug("track muted", zap.String("room", r.name), zap.String("participant", p.id),
 		zap.String("track", trackID), zap.Bool("muted", muted))
 	return nil
 }

@@ -105,6 +105,9 @@ func (p *Participant) HandleOffer(sdp string) error {
 	if !p.perms.Publish {
 		return fmt.Errorf("%w: this participant may not publish", ErrPermissionDenied)
 	}
+	if err := checkTrackLimit(sdp, p.manager.maxTracks()); err != nil {
+		return err
+	}
 	return p.pub.HandleOffer(sdp)
 }
 

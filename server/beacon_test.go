@@ -32,7 +32,7 @@ func TestLeaveBeacon(t *testing.T) {
 	}{
 		{"not JSON", "{", http.StatusBadRequest},
 		{"missing secret", `{"participant_id":"` + ja.ParticipantID + `"}`, http.StatusBadRequest},
-		{"wrong secret", `{"participant_id":"` + ja.ParticipantID + `","leave_secret":"guess"}`, http.StatusForbidden},
+		{"wrong secret", `{"participant_id":"` + ja.ParticipantID + `","leave_secret":"guess"}`, http.StatusNotFound},
 		{"unknown participant", `{"participant_id":"p_nobody","leave_secret":"x"}`, http.StatusNotFound},
 		{"right secret", `{"participant_id":"` + ja.ParticipantID + `","leave_secret":"` + ja.LeaveSecret + `"}`, http.StatusNoContent},
 		{"again", `{"participant_id":"` + ja.ParticipantID + `","leave_secret":"` + ja.LeaveSecret + `"}`, http.StatusNotFound},

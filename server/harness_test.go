@@ -78,6 +78,7 @@ func testConfig() config.Config {
 	cfg.ICE.TCPListen = ""
 	cfg.ICE.UDP4Only = true
 	cfg.SessionLog.Path = ""
+	cfg.HTTP.MaxWebSocketsPerIP = 0 // tests open hundreds of sockets from 127.0.0.1
 	return cfg
 }
 

@@ -20,7 +20,7 @@ const stunDetectLimit = 5 * time.Second
 
 // newEngine opens the media engine with its ICE listeners, after learning
 // the public IP from STUN when asked to.
-func newEngine(cfg config.ICEConfig, iceTimeout time.Duration, log *zap.Logger) (*sfu.Engine, []string, error) {
+func newEngine(cfg config.ICEConfig, maxCandidates int, iceTimeout time.Duration, log *zap.Logger) (*sfu.Engine, []string, error) {
 	publicIPs, err := publicIPs(cfg, log)
 	if err != nil {
 		return nil, nil, err
@@ -41,6 +41,7 @@ func newEngine(cfg config.ICEConfig, iceTimeout time.Duration, log *zap.Logger) 
 		Loopback:    cfg.Loopback,
 		UDP4Only:    cfg.UDP4Only,
 
+		MaxRemoteCandidates: maxCandidates,
 		DisconnectedTimeout: iceTimeout,
 		FailedTimeout:       iceTimeout,
 	})

@@ -2,10 +2,9 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
+	"time"
 
-	"github.com/switchyard-sfu/switchyard/room"
 	"github.com/switchyard-sfu/switchyard/web"
 	"go.uber.org/zap"
 )
@@ -22,7 +21,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	s.adminRoutes(mux)
-	mux.Handle("GET /metrics", s.metrics.Handler())
+	if s.cfg.HTTP.MetricsListen == "" { // else on its own listener (limits.go)
+		mux.Handle("GET /metrics", metricsHandler(s.metrics.Handler(), s.cfg.HTTP.MetricsToken))
+	}
 	return mux
 }
 
@@ -34,19 +35,22 @@ type leaveBeacon struct {
 }
 
 func (s *Server) handleLeaveBeacon(w http.ResponseWriter, r *http.Request) {
+	if !s.beacons.allow(r, time.Now()) {
+		http.Error(w, "too many leave beacons", http.StatusTooManyRequests)
+		return
+	}
 	var body leaveBeacon
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBeaconSize)).Decode(&body); err != nil ||
 		body.ParticipantID == "" || body.LeaveSecret == "" {
 		http.Error(w, `body must be {"participant_id": "...", "leave_secret": "..."}`, http.StatusBadRequest)
 		return
 	}
+	// One answer for an unknown id and a wrong secret: no id oracle.
 	switch err := s.rooms.LeaveWithSecret(body.ParticipantID, body.LeaveSecret); {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
-	case errors.Is(err, room.ErrBadSecret):
-		http.Error(w, "wrong leave secret", http.StatusForbidden)
-	default: // unknown, or already left by another path
-		http.Error(w, "no such participant", http.StatusNotFound)
+	default: // unknown, wrong secret, or already left by another path
+		http.Error(w, "no such participant or wrong leave secret", http.StatusNotFound)
 	}
 }
 

@@ -42,6 +42,9 @@ type Server struct {
 	drain    drainState
 	turn     *turnserver.Server // nil when turn.enabled is false
 	closeNet sync.Once
+
+	metricsSrv *metricsServer // nil unless http.metrics_listen is set; limits.go
+	beacons    *perIPLimiter
 }
 
 // Options are the parts of a server that do not come from the config file.
@@ -67,7 +70,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine, publicIPs, err := newEngine(cfg.ICE, opts.iceTimeout, log.Named("ice"))
+	engine, publicIPs, err := newEngine(cfg.ICE, cfg.Limits.MaxRemoteCandidates, opts.iceTimeout, log.Named("ice"))
 	if err != nil {
 		return nil, fmt.Errorf("media engine: %w", err)
 	}
@@ -102,6 +105,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	}
 	rooms := room.NewManager(engine, room.Options{
 		MaxParticipants: cfg.Room.MaxParticipants,
+		MaxTracks:       cfg.Limits.MaxTracks,
 		Observer:        obs,
 		Journal:         journal,
 		Log:             log.Named("room"),
@@ -116,13 +120,25 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		AllowedOrigins: cfg.Signaling.AllowedOrigins,
 		Auth:           authority,
 		ReconnectGrace: cfg.Room.ReconnectGrace,
+
+		AnswerLimit:        signal.AnswerLimit(cfg.Room.MaxParticipants, cfg.Limits.MaxTracks),
+		MessageRate:        cfg.Limits.MessageRate,
+		MessageBurst:       cfg.Limits.MessageBurst,
+		JoinRate:           cfg.Limits.JoinRate,
+		JoinBurst:          cfg.Limits.JoinBurst,
+		MaxWebSockets:      cfg.HTTP.MaxWebSockets,
+		MaxWebSocketsPerIP: cfg.HTTP.MaxWebSocketsPerIP,
+		JoinTimeout:        cfg.HTTP.JoinTimeout,
+		Hosts:              cfg.HTTP.Hosts,
 	}, log.Named("signal"))
+	s.beacons = newPerIPLimiter(cfg.HTTP.BeaconRate, cfg.HTTP.BeaconBurst)
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnState:         s.newConns.track,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
+	applyHTTPLimits(s.http, cfg.HTTP)
 	return s, nil
 }
 
@@ -134,6 +150,12 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.listener = ln
+	if s.cfg.HTTP.MetricsListen != "" {
+		if s.metricsSrv, err = startMetricsServer(s.cfg.HTTP, metricsHandler(s.metrics.Handler(), s.cfg.HTTP.MetricsToken), s.log.Named("metrics")); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", zap.Error(err))
@@ -165,6 +187,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.newConns.closeAll()
 	errs = append(errs, s.http.Shutdown(ctx))
+	if s.metricsSrv != nil {
+		errs = append(errs, s.metricsSrv.srv.Shutdown(ctx))
+	}
 	// Peer connections are closed by now, so their sockets can go.
 	errs = append(errs, s.closeNetwork())
 	if s.sessions != nil {

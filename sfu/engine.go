@@ -44,6 +44,9 @@ type EngineConfig struct {
 	DisconnectedTimeout time.Duration
 	FailedTimeout       time.Duration
 	KeepaliveInterval   time.Duration
+	// MaxRemoteCandidates caps each peer connection's remote candidates
+	// per ICE generation; 0 means DefaultMaxRemoteCandidates.
+	MaxRemoteCandidates int
 	// Net replaces the host network stack; nil (always, in production)
 	// uses the real one. Tests pass a pion vnet to inject loss.
 	Net transport.Net
@@ -67,6 +70,8 @@ type Engine struct {
 	bwe        *bweHandoff
 	sockets    *listeners
 	closeOnce  sync.Once
+
+	maxRemoteCandidates int
 }
 
 // NewEngine prepares the WebRTC API: codecs (Opus, VP8, VP9, H.264, …;
@@ -117,6 +122,10 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		}
 	}
 	settings.SetNetworkTypes(networks)
+	// The server never dials a client: with active ICE-TCP on, a remote
+	// "tcptype passive" candidate makes pion connect to whatever address
+	// it names, a connect-scanner for anyone who can join.
+	settings.DisableActiveTCP(true)
 	settings.SetSRTPReplayProtectionWindow(srtpReplayWindow)
 	if cfg.Net != nil {
 		settings.SetNet(cfg.Net)
@@ -141,6 +150,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		iceServers: servers,
 		bwe:        bwe,
 		sockets:    ln,
+
+		maxRemoteCandidates: cmp.Or(cfg.MaxRemoteCandidates, DefaultMaxRemoteCandidates),
 	}, nil
 }
 

@@ -42,6 +42,7 @@ type peer struct {
 	mu        sync.Mutex
 	remoteSet bool
 	pending   []webrtc.ICECandidateInit
+	budget    candidateBudget // remote candidates, candidates.go
 
 	// Local candidates wait until the first offer or answer has been handed
 	// out, so a client never gets a candidate for a PC it cannot apply yet.
@@ -61,6 +62,7 @@ func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
 	p := &peer{pc: pc, bwe: bwe, events: events, closed: make(chan struct{}), guard: NewICEGuard(pc)}
+	p.budget.max = e.maxRemoteCandidates
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		var init *webrtc.ICECandidateInit
 		if c != nil {
@@ -94,10 +96,18 @@ func (p *peer) AddCandidate(c *webrtc.ICECandidateInit) error {
 		return nil
 	}
 	// Parse now: a buffered candidate's error would have nobody to tell.
-	if _, err := ice.UnmarshalCandidate(c.Candidate); err != nil {
+	parsed, err := ice.UnmarshalCandidate(c.Candidate)
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadCandidate, err)
 	}
+	if dialsOut(parsed) {
+		return nil // the server never dials; see dialsOut
+	}
 	p.mu.Lock()
+	if err := p.budget.take(); err != nil {
+		p.mu.Unlock()
+		return err
+	}
 	if !p.remoteSet {
 		defer p.mu.Unlock()
 		if len(p.pending) >= maxPendingCandidates {
@@ -116,6 +126,13 @@ func (p *peer) AddCandidate(c *webrtc.ICECandidateInit) error {
 // setRemoteDescription applies desc and then any candidates that waited
 // for it.
 func (p *peer) setRemoteDescription(desc webrtc.SessionDescription) error {
+	p.mu.Lock()
+	sdp, err := filterSDPCandidates(desc.SDP, &p.budget)
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	desc.SDP = sdp
 	if err := p.pc.SetRemoteDescription(desc); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSDP, err)
 	}

@@ -67,7 +67,7 @@ func (s *Subscriber) AddTrack(t *Track) error {
 		return nil
 	}
 	d := newDownTrack(t, s.stats)
-	tr, err := s.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	tr, err := s.addTransceiver(d, t.Kind())
 	if err != nil {
 		d.close()
 		return fmt.Errorf("add transceiver for %s: %w", t.id, err)
@@ -86,6 +86,30 @@ func (s *Subscriber) AddTrack(t *Track) error {
 	s.requestOffer()
 	s.alloc.poke()
 	return nil
+}
+
+// addTransceiver sends d on an idle transceiver of its kind when there is
+// one, else on a new one: reusing the m-lines of departed tracks keeps the
+// SDP as large as the tracks present, not the meeting's history.
+func (s *Subscriber) addTransceiver(d *DownTrack, kind webrtc.RTPCodecType) (*webrtc.RTPTransceiver, error) {
+	for _, tr := range s.pc.GetTransceivers() {
+		if tr.Sender() != nil || tr.Kind() != kind || tr.Direction() != webrtc.RTPTransceiverDirectionInactive {
+			continue
+		}
+		// pion's AddTrack reuses such a transceiver once its removal has
+		// been negotiated (else it adds a new one, which is still correct).
+		sender, err := s.pc.AddTrack(d)
+		if err != nil {
+			return nil, err
+		}
+		for _, tr := range s.pc.GetTransceivers() {
+			if tr.Sender() == sender {
+				return tr, nil
+			}
+		}
+		return nil, fmt.Errorf("no transceiver holds the new sender")
+	}
+	return s.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 }
 
 // RemoveTrack stops forwarding the track and schedules an offer that

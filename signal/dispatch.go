@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/room"
@@ -14,9 +15,18 @@ import (
 // dispatch handles one client message. Every failure is answered with an
 // error message; none ends the session.
 func (s *session) dispatch(data []byte) {
+	// encoding/json would replace invalid UTF-8 with U+FFFD and carry on:
+	// a name or chat line must arrive as sent or not at all.
+	if !utf8.Valid(data) {
+		s.sendError(CodeBadMessage, "message is not valid UTF-8", "")
+		return
+	}
 	var env Envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		s.sendError(CodeBadMessage, "not a JSON object: "+err.Error(), "")
+		return
+	}
+	if !s.allow(env.Type) { // ratelimit.go
 		return
 	}
 	var err error
@@ -48,6 +58,9 @@ func (s *session) dispatch(data []byte) {
 		if code == CodeInternal {
 			s.log.Error("request failed", zap.String("type", env.Type), zap.Error(err))
 		}
+		if code == CodeBadCandidate && !s.limits.replies.Allow() {
+			return // a candidate flood gets a flood of refusals only up to replyRate
+		}
 		s.sendError(code, err.Error(), env.Type)
 	}
 }
@@ -77,6 +90,8 @@ func errorCode(err error) string {
 		return re.code
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrBadName):
 		return CodeBadMessage
+	case errors.Is(err, room.ErrTooManyTracks):
+		return CodeTooManyTracks
 	case errors.Is(err, room.ErrRoomFull):
 		return CodeRoomFull
 	case errors.Is(err, room.ErrShuttingDown):
@@ -136,6 +151,7 @@ func (s *session) handleJoin(data []byte) error {
 	}
 	m.participant = p
 	s.current = m
+	s.everJoined.Store(true)
 	return nil
 }
 

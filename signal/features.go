@@ -64,7 +64,7 @@ func noticeError(err error) error {
 		code = CodeChatTooLong
 	case errors.Is(err, room.ErrRateLimited):
 		code = CodeRateLimited
-	case errors.Is(err, room.ErrChatEmpty):
+	case errors.Is(err, room.ErrChatEmpty), errors.Is(err, room.ErrChatBadText):
 		code = CodeBadMessage
 	default:
 		return err

@@ -3,9 +3,6 @@ package signal
 import (
 	"context"
 	"net/http"
-	"net/url"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,9 +18,22 @@ type Options struct {
 	PingInterval   time.Duration // how often the server pings
 	PingTimeout    time.Duration // silence after which a client is gone
 	MaxMessageSize int64         // largest accepted client message, bytes
+	// AnswerLimit is the largest subscribe answer accepted (see
+	// AnswerLimit); at most hardLimitFactor × MaxMessageSize.
+	AnswerLimit int64
 	// AllowedOrigins lists Origin values allowed to connect: empty means
 	// the page's own host only, "*" means any.
 	AllowedOrigins []string
+	// MessageRate/MessageBurst and JoinRate/JoinBurst are the per-socket
+	// limits of ratelimit.go; 0 takes the defaults there.
+	MessageRate, MessageBurst int
+	JoinRate, JoinBurst       int
+	// MaxWebSockets and MaxWebSocketsPerIP cap open sockets (0 = none);
+	// JoinTimeout closes a socket that has not joined (0 = the default);
+	// Hosts are the names an Origin must carry (admission.go).
+	MaxWebSockets, MaxWebSocketsPerIP int
+	JoinTimeout                       time.Duration
+	Hosts                             []string
 	// Auth verifies join tokens; nil means auth is off and joins need none.
 	Auth *auth.Authority
 	// ReconnectGrace is sent in joined: how long pages keep a dropped
@@ -46,6 +56,7 @@ type Handler struct {
 	sessions map[*session]struct{}
 	closing  bool
 	wg       sync.WaitGroup
+	caps     connCaps
 }
 
 // NewHandler serves signaling sessions that join rooms in rooms.
@@ -54,21 +65,9 @@ func NewHandler(rooms *room.Manager, opts Options, log *zap.Logger) *Handler {
 	h.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,
 		WriteBufferSize: 4096,
-		CheckOrigin:     h.checkOrigin,
+		CheckOrigin:     h.originAllowed,
 	}
 	return h
-}
-
-func (h *Handler) checkOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || slices.Contains(h.opts.AllowedOrigins, "*") {
-		return true // non-browser clients send no Origin
-	}
-	if len(h.opts.AllowedOrigins) == 0 {
-		u, err := url.Parse(origin)
-		return err == nil && strings.EqualFold(u.Host, r.Host)
-	}
-	return slices.ContainsFunc(h.opts.AllowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) })
 }
 
 // ServeHTTP runs one session for the life of the connection.
@@ -82,6 +81,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.wg.Add(1)
 	h.mu.Unlock()
 	defer h.wg.Done()
+	ip := remoteIP(r)
+	if !h.caps.acquire(ip, h.opts.MaxWebSockets, h.opts.MaxWebSocketsPerIP) {
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.caps.release(ip)
 
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {

@@ -18,7 +18,7 @@ const (
 // Error codes for those messages.
 const (
 	CodeChatTooLong = "chat-too-long" // chat text over room.MaxChatLength characters
-	CodeRateLimited = "rate-limited"  // chat faster than the per-participant limit
+	CodeRateLimited = "rate-limited"  // a message over its rate limit (chat, mute, subscription, offer, answer, join); dropped
 )
 
 // Mute asks the server to stop (or resume) forwarding one of the client's

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -44,7 +45,9 @@ type session struct {
 	closeOnce sync.Once
 	done      chan struct{} // closed when the read loop ends
 
-	current *membership // read loop only
+	current    *membership // read loop only
+	everJoined atomic.Bool // for the join timer; admission.go
+	limits     limits      // read loop only; ratelimit.go
 }
 
 func newSession(conn *websocket.Conn, rooms *room.Manager, opts Options, log *zap.Logger) *session {
@@ -55,6 +58,8 @@ func newSession(conn *websocket.Conn, rooms *room.Manager, opts Options, log *za
 		log:   log,
 		out:   make(chan outgoing, sendQueueLength),
 		done:  make(chan struct{}),
+
+		limits: newLimits(opts),
 	}
 }
 
@@ -66,7 +71,9 @@ func (s *session) run() {
 		defer close(writerDone)
 		s.writeLoop()
 	}()
+	stopJoinTimer := s.startJoinTimer()
 	reason := s.readLoop()
+	stopJoinTimer()
 	close(s.done)
 	_ = s.conn.Close()
 	<-writerDone
@@ -97,12 +104,14 @@ func (s *session) readLoop() room.Reason {
 			return s.classify(err)
 		}
 		if int64(len(data)) > s.opts.MaxMessageSize {
-			// Past the hard limit gorilla closes with 1009 and Copy fails.
-			if _, err := io.Copy(io.Discard, r); err != nil {
+			var ok bool
+			if data, ok, err = s.readOversized(r, data); err != nil {
 				return s.classify(err)
 			}
-			s.sendError(CodeTooLarge, "message exceeds the size limit", "")
-			continue
+			if !ok {
+				s.sendError(CodeTooLarge, "message exceeds the size limit", "")
+				continue
+			}
 		}
 		s.dispatch(data)
 		// Time spent handling the message (a slow SDP apply, a busy room)

@@ -37,6 +37,7 @@ func childConfig() config.Config {
 	cfg.ICE.TCPListen = ""
 	cfg.SessionLog.Path = ""
 	cfg.Room.MaxParticipants = 10000
+	cfg.HTTP.MaxWebSocketsPerIP = 0 // every simulated client is 127.0.0.1
 	return cfg
 }
 

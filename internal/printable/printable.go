@@ -21,5 +21,8 @@ func Check(s string, max int) error {
 			return errors.New("contains an unprintable character")
 		}
 	}
+	if !hasVisible(s) {
+		return errors.New("shows nothing (only spaces or invisible characters)")
+	}
 	return nil
 }

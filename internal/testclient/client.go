@@ -142,7 +142,9 @@ func (c *Client) handle(m Message) {
 		err = c.answerSubscribe(m)
 	case signal.TypeAnswer:
 		var msg signal.SDP
-		if err = m.Decode(&msg); err == nil {
+		if err = m.Decode(&msg); err == nil && c.publishPC() == nil {
+			err = fmt.Errorf("answer without a publish PC (the test sent a raw offer)")
+		} else if err == nil {
 			err = c.publishPC().SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: msg.SDP})
 		}
 	case signal.TypeCandidate:
