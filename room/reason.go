@@ -15,6 +15,10 @@ const (
 	ReasonSwitchedRoom   Reason = "switched-room"   // the client joined another room
 	ReasonKicked         Reason = "kicked"          // an operator removed the participant
 	ReasonServerShutdown Reason = "server-shutdown" // the server is stopping
+	// WHIP/WHEP (package whip): the HTTP session was deleted, or its
+	// first offer could not be applied after the join.
+	ReasonDeleted       Reason = "deleted"        // the WHIP/WHEP client sent DELETE
+	ReasonOfferRejected Reason = "offer-rejected" // a WHIP/WHEP offer failed to apply
 )
 
 // Detected reports whether the server had to notice the leave itself,

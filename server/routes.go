@@ -22,6 +22,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	s.adminRoutes(mux)
+	s.whip.Register(mux) // /v1/whip/, /v1/whep/
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	return mux
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"github.com/switchyard-sfu/switchyard/signal"
 	"github.com/switchyard-sfu/switchyard/turnserver"
+	"github.com/switchyard-sfu/switchyard/whip"
 	"go.uber.org/zap"
 )
 
@@ -42,6 +43,7 @@ type Server struct {
 	drain    drainState
 	turn     *turnserver.Server // nil when turn.enabled is false
 	closeNet sync.Once
+	whip     *whip.Handler
 }
 
 // Options are the parts of a server that do not come from the config file.
@@ -114,6 +116,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		AllowedOrigins: cfg.Signaling.AllowedOrigins,
 		Auth:           authority,
 	}, log.Named("signal"))
+	s.whip = whip.New(whip.Options{Rooms: rooms, Auth: authority, ICEServers: s.ICEServersFor, Log: log.Named("whip")})
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
