@@ -101,6 +101,7 @@ func TestKeys(t *testing.T) {
 		"session_log.path",
 		"auth.secret", "auth.secret_file",
 		"shutdown.drain_timeout",
+		"webhooks.urls", "webhooks.key", "webhooks.timeout", "webhooks.max_backoff",
 	}
 	if !reflect.DeepEqual(paths, want) {
 		t.Errorf("keys = %q\nwant   %q", paths, want)
@@ -362,6 +363,10 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"auth.secret":                {"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"},
 		"auth.secret_file":           {"/run/secrets/key", "/run/secrets/key"},
 		"shutdown.drain_timeout":     {"30s", 30 * time.Second},
+		"webhooks.urls":              {"http://127.0.0.1:9/hook", []string{"http://127.0.0.1:9/hook"}},
+		"webhooks.key":               {"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"},
+		"webhooks.timeout":           {"2s", 2 * time.Second},
+		"webhooks.max_backoff":       {"1m", time.Minute},
 	}
 	if len(values) != len(keys) {
 		t.Fatalf("test covers %d keys, Config has %d", len(values), len(keys))

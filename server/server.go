@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"github.com/switchyard-sfu/switchyard/signal"
 	"github.com/switchyard-sfu/switchyard/turnserver"
+	"github.com/switchyard-sfu/switchyard/webhook"
 	"github.com/switchyard-sfu/switchyard/whip"
 	"go.uber.org/zap"
 )
@@ -44,6 +45,7 @@ type Server struct {
 	turn     *turnserver.Server // nil when turn.enabled is false
 	closeNet sync.Once
 	whip     *whip.Handler
+	hooks    *webhook.Dispatcher // nil when webhooks.urls is empty
 }
 
 // Options are the parts of a server that do not come from the config file.
@@ -93,6 +95,14 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 			zap.Int("skipped", recovery.Skipped), zap.Int64("torn_bytes", recovery.TornBytes),
 			zap.Int("closed_after_crash", len(recovery.Closed)))
 		obs = append(obs, &sessionRecorder{log: sessions, zap: log.Named("sessionlog")})
+		if s.hooks, err = newWebhooks(cfg, log.Named("webhook")); err != nil {
+			_ = sessions.Close()
+			_ = s.closeNetwork()
+			return nil, err
+		}
+		if s.hooks != nil {
+			obs = append(obs, webhookWake{s.hooks})
+		}
 	}
 	// Tests observe last, so metrics and the log are current when they look.
 	stats := metrics.New(engine)
@@ -134,6 +144,9 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.listener = ln
+	if s.hooks != nil {
+		s.hooks.Start()
+	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", zap.Error(err))
@@ -171,5 +184,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// Every leave has been recorded by now: rooms.Shutdown made them.
 		s.closeLog.Do(func() { errs = append(errs, s.sessions.Close()) })
 	}
+	errs = append(errs, s.closeWebhooks(ctx))
 	return errors.Join(errs...)
 }

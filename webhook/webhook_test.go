@@ -1,4 +1,4 @@
-package webhook
+package webhook_test
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard-sfu/switchyard/internal/webhooktest"
 	"github.com/switchyard-sfu/switchyard/sessionlog"
+	. "github.com/switchyard-sfu/switchyard/webhook"
 	"go.uber.org/goleak"
 )
 
@@ -76,21 +78,6 @@ func newTestDispatcher(t *testing.T, dir, logPath string, urls ...string) *Dispa
 	return d
 }
 
-func waitEvents(t *testing.T, r *receiver, n int, limit time.Duration) []Event {
-	t.Helper()
-	deadline := time.After(limit)
-	for {
-		if ev := r.events(); len(ev) >= n {
-			return ev
-		}
-		select {
-		case <-r.changed:
-		case <-deadline:
-			t.Fatalf("receiver has %d of %d events", len(r.events()), n)
-		}
-	}
-}
-
 func TestEveryEventArrivesOnceInOrderThroughFailuresOutageAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "sessions.jsonl")
@@ -101,11 +88,11 @@ func TestEveryEventArrivesOnceInOrderThroughFailuresOutageAndRestart(t *testing.
 	defer log.Close()
 	// History from before the subscription is not sent: it starts at the end.
 	churn(t, log, 0, 5)
-	r := newReceiver(t, testKey, 0.3)
+	r := webhooktest.New(t, testKey, 0.3)
 	d := newTestDispatcher(t, dir, logPath, r.URL())
 
 	want := churn(t, log, 100, 40)
-	r.down()
+	r.Down()
 	want += churn(t, log, 200, 30) // all while the receiver is down
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	if err := d.Close(ctx); err != nil { // restart while events are pending
@@ -113,10 +100,10 @@ func TestEveryEventArrivesOnceInOrderThroughFailuresOutageAndRestart(t *testing.
 	}
 	cancel()
 	want += churn(t, log, 300, 30) // while nothing delivers
-	r.up()
+	r.Up()
 	d = newTestDispatcher(t, dir, logPath, r.URL())
 	want += churn(t, log, 400, 30)
-	events := waitEvents(t, r, want, 30*time.Second)
+	events := r.Wait(want, 30*time.Second)
 	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := d.Close(ctx); err != nil {
@@ -126,29 +113,22 @@ func TestEveryEventArrivesOnceInOrderThroughFailuresOutageAndRestart(t *testing.
 	if len(events) != want {
 		t.Fatalf("receiver has %d distinct events, want exactly %d", len(events), want)
 	}
-	for _, b := range r.bad {
+	for _, b := range r.Problems() {
 		t.Error(b)
 	}
-	byRoom := checkOrder(t, events)
+	byRoom := webhooktest.CheckOrder(t, events)
 	for roomName, list := range byRoom {
 		for i, ev := range list {
 			wantType := []string{TypeRoomStarted, TypeParticipantJoined, TypeParticipantLeft, TypeRoomFinished}[i%4]
 			if ev.Type != wantType {
 				t.Fatalf("room %s event %d is %s, want %s", roomName, i, ev.Type, wantType)
 			}
-			if strings.HasPrefix(ev.Participant.idOr(), "p_000") {
+			if ev.Participant != nil && strings.HasPrefix(ev.Participant.ID, "p_000") {
 				t.Fatalf("history from before the subscription was delivered: %+v", ev)
 			}
 		}
 	}
-	if r.attempts <= want {
-		t.Fatalf("%d attempts for %d events: the failures were never exercised", r.attempts, want)
+	if n := r.Attempts(); n <= want {
+		t.Fatalf("%d attempts for %d events: the failures were never exercised", n, want)
 	}
-}
-
-func (p *Participant) idOr() string {
-	if p == nil {
-		return ""
-	}
-	return p.ID
 }
