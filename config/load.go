@@ -338,7 +338,8 @@ var help = map[string]string{
 	"webhooks.urls":              "`URLs` that receive signed room and participant events; empty disables webhooks",
 	"webhooks.key":               "HMAC-SHA256 `key` (32+ bytes) that signs webhook deliveries",
 	"webhooks.timeout":           "how `long` one webhook delivery attempt may take",
-	"webhooks.max_backoff":       "longest `wait` between webhook retries (they double from 250ms)",
+	"webhooks.min_backoff":       "first `wait` before a webhook retry; it doubles up to webhooks.max_backoff",
+	"webhooks.max_backoff":       "longest `wait` between webhook retries",
 }
 
 // envPrefix starts every environment variable Load reads.

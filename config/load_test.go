@@ -101,7 +101,7 @@ func TestKeys(t *testing.T) {
 		"session_log.path",
 		"auth.secret", "auth.secret_file",
 		"shutdown.drain_timeout",
-		"webhooks.urls", "webhooks.key", "webhooks.timeout", "webhooks.max_backoff",
+		"webhooks.urls", "webhooks.key", "webhooks.timeout", "webhooks.min_backoff", "webhooks.max_backoff",
 	}
 	if !reflect.DeepEqual(paths, want) {
 		t.Errorf("keys = %q\nwant   %q", paths, want)
@@ -366,6 +366,7 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"webhooks.urls":              {"http://127.0.0.1:9/hook", []string{"http://127.0.0.1:9/hook"}},
 		"webhooks.key":               {"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"},
 		"webhooks.timeout":           {"2s", 2 * time.Second},
+		"webhooks.min_backoff":       {"50ms", 50 * time.Millisecond},
 		"webhooks.max_backoff":       {"1m", time.Minute},
 	}
 	if len(values) != len(keys) {

@@ -17,12 +17,14 @@ type WebhooksConfig struct {
 	Key string `yaml:"key"`
 	// Timeout bounds one delivery attempt.
 	Timeout time.Duration `yaml:"timeout"`
-	// MaxBackoff caps the wait between retries, which doubles from 250 ms.
+	// MinBackoff is the first wait before a retry; it doubles from there
+	// up to MaxBackoff.
+	MinBackoff time.Duration `yaml:"min_backoff"`
 	MaxBackoff time.Duration `yaml:"max_backoff"`
 }
 
 func defaultWebhooks() WebhooksConfig {
-	return WebhooksConfig{Timeout: 5 * time.Second, MaxBackoff: 30 * time.Second}
+	return WebhooksConfig{Timeout: 5 * time.Second, MinBackoff: 250 * time.Millisecond, MaxBackoff: 30 * time.Second}
 }
 
 func (p *problems) checkWebhooks(c Config) {
@@ -44,7 +46,10 @@ func (p *problems) checkWebhooks(c Config) {
 	if w.Timeout <= 0 {
 		p.add("webhooks.timeout: %s must be positive", w.Timeout)
 	}
-	if w.MaxBackoff <= 0 {
-		p.add("webhooks.max_backoff: %s must be positive", w.MaxBackoff)
+	if w.MinBackoff <= 0 {
+		p.add("webhooks.min_backoff: %s must be positive", w.MinBackoff)
+	}
+	if w.MaxBackoff < w.MinBackoff {
+		p.add("webhooks.max_backoff: %s must be at least webhooks.min_backoff (%s)", w.MaxBackoff, w.MinBackoff)
 	}
 }

@@ -22,6 +22,7 @@ func newWebhooks(cfg config.Config, log *zap.Logger) (*webhook.Dispatcher, error
 		Key:        []byte(cfg.Webhooks.Key),
 		LogPath:    cfg.SessionLog.Path,
 		Timeout:    cfg.Webhooks.Timeout,
+		MinBackoff: cfg.Webhooks.MinBackoff,
 		MaxBackoff: cfg.Webhooks.MaxBackoff,
 		Log:        log,
 	})
