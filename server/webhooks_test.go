@@ -114,4 +114,3 @@ func TestDeadWebhookReceiverDoesNotSlowJoinsOrLeaves(t *testing.T) {
 		t.Fatalf("a dead receiver slowed joins or leaves: p50 join %v -> %v, leave %v -> %v", baseJoin, deadJoin, baseLeave, deadLeave)
 	}
 }
-
