@@ -235,3 +235,49 @@ func TestWHEPWithNothingToPlayIs404(t *testing.T) {
 		t.Fatalf("WHEP into an empty room: %v, want 404 no-source", err)
 	}
 }
+
+// TestWHIPFromGStreamerWhipsink publishes through GStreamer's own WHIP
+// element where the installed GStreamer has one (Debian 12's 1.22 does
+// not: whipsink is in gst-plugins-rs, whipclientsink from 1.24).
+func TestWHIPFromGStreamerWhipsink(t *testing.T) {
+	element := ""
+	for _, e := range []string{"whipclientsink", "whipsink"} {
+		if exec.Command("gst-inspect-1.0", e).Run() == nil {
+			element = e
+			break
+		}
+	}
+	if element == "" {
+		t.Skip("GStreamer has no WHIP sink (gst-inspect-1.0 whipsink / whipclientsink fail): Debian's 1.22 ships none")
+	}
+	h := startServer(t, testConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, _ := h.joined(ctx, "main", "Ann")
+	sink := element + " whip-endpoint=" + h.httpURL("/v1/whip/main")
+	if element == "whipclientsink" {
+		sink = element + " signaller::whip-endpoint=" + h.httpURL("/v1/whip/main")
+	}
+	gst := exec.CommandContext(ctx, "sh", "-c", "gst-launch-1.0 videotestsrc is-live=true ! vp8enc deadline=1 ! rtpvp8pay ! "+
+		"application/x-rtp,media=video,encoding-name=VP8,payload=96 ! "+sink)
+	if err := gst.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = gst.Process.Kill(); _ = gst.Wait() }()
+	m, _, err := a.WaitType(ctx, 0, signal.TypeParticipantJoined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pj signal.ParticipantJoined
+	_ = m.Decode(&pj)
+	for n := 0; n < 20; {
+		select {
+		case p := <-a.Packets:
+			if p.StreamID == pj.Participant.ID && p.Kind == "video" {
+				n++
+			}
+		case <-ctx.Done():
+			t.Fatal("no video from GStreamer's WHIP sink")
+		}
+	}
+}
