@@ -281,3 +281,36 @@ func TestWHIPFromGStreamerWhipsink(t *testing.T) {
 		}
 	}
 }
+
+func TestWHIPICERestartByPATCHKeepsMediaFlowing(t *testing.T) {
+	h := startServer(t, testConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	a, _ := h.joined(ctx, "main", "Ann")
+	s, err := whipclient.Publish(ctx, h.api, h.httpURL("/v1/whip/main"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	sendCtx, stop := context.WithCancel(ctx)
+	defer func() { stop(); wg.Wait() }()
+	whipMedia(sendCtx, &wg, s)
+	collect(ctx, t, "Ann", a, atLeast(10, s.ParticipantID))
+	old := s.ETag
+	if err := s.RestartICE(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.ETag == old || s.ETag == "" {
+		t.Fatalf("ETag %q after the restart, was %q: the server's ICE session did not change", s.ETag, old)
+	}
+	for len(a.Packets) > 0 { // only packets sent after the restart count
+		<-a.Packets
+	}
+	collect(ctx, t, "Ann", a, atLeast(20, s.ParticipantID))
+	for _, m := range a.Messages() {
+		if m.Type == signal.TypeParticipantLeft {
+			t.Fatalf("the ICE restart ended the session: %s", m.Raw)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/pion/webrtc/v3"
@@ -223,4 +224,86 @@ func (s *Session) WaitConnected(ctx context.Context) error {
 	case <-ctx.Done():
 		return errors.Join(errors.New("WHIP peer connection never connected"), ctx.Err())
 	}
+}
+
+// RestartICE does an ICE restart the RFC 9725 §4.3.2 way: a new local
+// offer with new credentials, its ufrag/pwd/candidates PATCHed to the
+// session, and the server's fragment folded into the last answer.
+func (s *Session) RestartICE(ctx context.Context) error {
+	offer, err := s.PC.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		return err
+	}
+	gathered := webrtc.GatheringCompletePromise(s.PC)
+	if err := s.PC.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var frag strings.Builder
+	for _, line := range strings.Split(s.PC.LocalDescription().SDP, "\r\n") {
+		if strings.HasPrefix(line, "a=ice-ufrag:") || strings.HasPrefix(line, "a=ice-pwd:") {
+			if !strings.Contains(frag.String(), line) {
+				frag.WriteString(line + "\r\n")
+			}
+		}
+	}
+	frag.WriteString("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n")
+	for _, line := range strings.Split(s.PC.LocalDescription().SDP, "\r\n") {
+		if strings.HasPrefix(line, "a=candidate:") && !strings.Contains(frag.String(), line) {
+			frag.WriteString(line + "\r\n")
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, s.Location.String(), strings.NewReader(frag.String()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/trickle-ice-sdpfrag")
+	req.Header.Set("If-Match", s.ETag)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return &StatusError{Status: resp.StatusCode, Body: string(b)}
+	}
+	s.ETag = resp.Header.Get("ETag")
+	// The new answer: the old one with the server's new ICE session.
+	var ufrag, pwd string
+	var cands []string
+	for _, line := range strings.Split(string(b), "\r\n") {
+		switch {
+		case strings.HasPrefix(line, "a=ice-ufrag:"):
+			ufrag = line
+		case strings.HasPrefix(line, "a=ice-pwd:"):
+			pwd = line
+		case strings.HasPrefix(line, "a=candidate:"):
+			cands = append(cands, line)
+		}
+	}
+	var answer strings.Builder
+	for _, line := range strings.Split(s.PC.RemoteDescription().SDP, "\r\n") {
+		switch {
+		case line == "":
+			continue
+		case strings.HasPrefix(line, "a=ice-ufrag:"):
+			line = ufrag
+		case strings.HasPrefix(line, "a=ice-pwd:"):
+			line = pwd
+		case strings.HasPrefix(line, "a=candidate:"), line == "a=end-of-candidates":
+			continue
+		}
+		answer.WriteString(line + "\r\n")
+		if strings.HasPrefix(line, "a=mid:") {
+			for _, c := range cands {
+				answer.WriteString(c + "\r\n")
+			}
+		}
+	}
+	return s.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.String()})
 }
