@@ -120,10 +120,10 @@ func newSession(api *webrtc.API, token string) (*Session, error) {
 	return &Session{PC: pc, token: token, guard: sfu.NewICEGuard(pc)}, nil
 }
 
-// negotiate sends the complete offer (RFC 9725 §4.2: the client waits for
-// gathering rather than trickling) and applies the answer.
-func (s *Session) negotiate(ctx context.Context, endpoint string) error {
-	offer, err := s.PC.CreateOffer(nil)
+// offerGathered sets a new local offer and waits until it holds every
+// local candidate.
+func (s *Session) offerGathered(ctx context.Context, opts *webrtc.OfferOptions) error {
+	offer, err := s.PC.CreateOffer(opts)
 	if err != nil {
 		return err
 	}
@@ -133,8 +133,17 @@ func (s *Session) negotiate(ctx context.Context, endpoint string) error {
 	}
 	select {
 	case <-gathered:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// negotiate sends the complete offer (RFC 9725 §4.2: the client waits for
+// gathering rather than trickling) and applies the answer.
+func (s *Session) negotiate(ctx context.Context, endpoint string) error {
+	if err := s.offerGathered(ctx, nil); err != nil {
+		return err
 	}
 	base, err := url.Parse(endpoint)
 	if err != nil {
@@ -159,10 +168,14 @@ func (s *Session) negotiate(ctx context.Context, endpoint string) error {
 	return s.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body})
 }
 
-func (s *Session) do(ctx context.Context, method, target, contentType, body string) (*http.Response, string, error) {
+// do sends one request; header holds extra name, value pairs.
+func (s *Session) do(ctx context.Context, method, target, contentType, body string, header ...string) (*http.Response, string, error) {
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewBufferString(body))
 	if err != nil {
 		return nil, "", err
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -230,18 +243,8 @@ func (s *Session) WaitConnected(ctx context.Context) error {
 // offer with new credentials, its ufrag/pwd/candidates PATCHed to the
 // session, and the server's fragment folded into the last answer.
 func (s *Session) RestartICE(ctx context.Context) error {
-	offer, err := s.PC.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
-	if err != nil {
+	if err := s.offerGathered(ctx, &webrtc.OfferOptions{ICERestart: true}); err != nil {
 		return err
-	}
-	gathered := webrtc.GatheringCompletePromise(s.PC)
-	if err := s.PC.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 	var frag strings.Builder
 	for _, line := range strings.Split(s.PC.LocalDescription().SDP, "\r\n") {
@@ -257,26 +260,18 @@ func (s *Session) RestartICE(ctx context.Context) error {
 			frag.WriteString(line + "\r\n")
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, s.Location.String(), strings.NewReader(frag.String()))
+	resp, body, err := s.do(ctx, http.MethodPatch, s.Location.String(), "application/trickle-ice-sdpfrag", frag.String(), "If-Match", s.ETag)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/trickle-ice-sdpfrag")
-	req.Header.Set("If-Match", s.ETag)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return &StatusError{Status: resp.StatusCode, Body: string(b)}
+		return &StatusError{Status: resp.StatusCode, Body: body}
 	}
 	s.ETag = resp.Header.Get("ETag")
 	// The new answer: the old one with the server's new ICE session.
 	var ufrag, pwd string
 	var cands []string
-	for _, line := range strings.Split(string(b), "\r\n") {
+	for _, line := range strings.Split(body, "\r\n") {
 		switch {
 		case strings.HasPrefix(line, "a=ice-ufrag:"):
 			ufrag = line
