@@ -19,6 +19,7 @@ type Config struct {
 	Shutdown   ShutdownConfig   `yaml:"shutdown"`
 	Limits     LimitsConfig     `yaml:"limits"` // limits.go
 	HTTP       HTTPConfig       `yaml:"http"`   // limits.go
+	Webhooks   WebhooksConfig   `yaml:"webhooks"`
 }
 
 // ICEConfig is what the media engine needs to gather and filter candidates.
@@ -135,5 +136,6 @@ func Default() Config {
 		Shutdown:   ShutdownConfig{DrainTimeout: 0},
 		Limits:     defaultLimits(),
 		HTTP:       defaultHTTP(),
+		Webhooks:   defaultWebhooks(),
 	}
 }

@@ -336,6 +336,11 @@ var help = map[string]string{
 	"auth.secret":                "HS256 `key` (32+ bytes) that signs join tokens; empty with auth.secret_file empty turns auth off",
 	"auth.secret_file":           "`file` holding the token key (surrounding whitespace ignored)",
 	"shutdown.drain_timeout":     "on SIGTERM, wait up to this `long` for rooms to empty before closing them; 0 closes at once",
+	"webhooks.urls":              "`URLs` that receive signed room and participant events; empty disables webhooks",
+	"webhooks.key":               "HMAC-SHA256 `key` (32+ bytes) that signs webhook deliveries",
+	"webhooks.timeout":           "how `long` one webhook delivery attempt may take",
+	"webhooks.min_backoff":       "first `wait` before a webhook retry; it doubles up to webhooks.max_backoff",
+	"webhooks.max_backoff":       "longest `wait` between webhook retries",
 }
 
 // envPrefix starts every environment variable Load reads.

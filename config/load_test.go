@@ -120,6 +120,7 @@ func TestKeys(t *testing.T) {
 		"http.metrics_token",
 		"http.beacon_rate",
 		"http.beacon_burst",
+		"webhooks.urls", "webhooks.key", "webhooks.timeout", "webhooks.min_backoff", "webhooks.max_backoff",
 	}
 	if !reflect.DeepEqual(paths, want) {
 		t.Errorf("keys = %q\nwant   %q", paths, want)
@@ -400,6 +401,11 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"http.metrics_token":           {"m3tr1cs", "m3tr1cs"},
 		"http.beacon_rate":             {"3", 3},
 		"http.beacon_burst":            {"6", 6},
+		"webhooks.urls":              {"http://127.0.0.1:9/hook", []string{"http://127.0.0.1:9/hook"}},
+		"webhooks.key":               {"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"},
+		"webhooks.timeout":           {"2s", 2 * time.Second},
+		"webhooks.min_backoff":       {"50ms", 50 * time.Millisecond},
+		"webhooks.max_backoff":       {"1m", time.Minute},
 	}
 	if len(values) != len(keys) {
 		t.Fatalf("test covers %d keys, Config has %d", len(values), len(keys))

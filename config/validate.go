@@ -101,6 +101,7 @@ func (c Config) Validate() error {
 
 	p.checkAuth(c.Auth)
 	c.validateLimits(&p)
+	p.checkWebhooks(c)
 	if c.Shutdown.DrainTimeout < 0 {
 		p.add("shutdown.drain_timeout: %s must not be negative (0 disables draining)", c.Shutdown.DrainTimeout)
 	}

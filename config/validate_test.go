@@ -246,3 +246,17 @@ func TestSTUNURLsAcceptedByPion(t *testing.T) {
 		}
 	}
 }
+
+func TestWebhookKeysAreValidated(t *testing.T) {
+	cfg := Default()
+	cfg.Webhooks.URLs = []string{"ftp://example.com/x"}
+	cfg.Webhooks.Key = "short"
+	cfg.SessionLog.Path = ""
+	cfg.Webhooks.Timeout = 0
+	err := cfg.Validate()
+	for _, want := range []string{"webhooks.urls: \"ftp://example.com/x\"", "webhooks.key: is 5 bytes", "set session_log.path", "webhooks.timeout"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want a problem mentioning %q", err, want)
+		}
+	}
+}

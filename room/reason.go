@@ -17,6 +17,10 @@ const (
 	ReasonRoomClosed     Reason = "room-closed"     // an operator closed the room, so everyone in it left
 	ReasonServerShutdown Reason = "server-shutdown" // the server is stopping
 	ReasonReconnected    Reason = "reconnected"     // the client came back on a new socket before the old one was noticed gone
+	// WHIP/WHEP (package whip): the HTTP session was deleted, or its
+	// first offer could not be applied after the join.
+	ReasonDeleted       Reason = "deleted"        // the WHIP/WHEP client sent DELETE
+	ReasonOfferRejected Reason = "offer-rejected" // a WHIP/WHEP offer failed to apply
 )
 
 // Reasons lists every leave reason, in the order docs/protocol.md's table
@@ -26,7 +30,7 @@ func Reasons() []Reason {
 	return []Reason{
 		ReasonLeave, ReasonSocketClosed, ReasonPingTimeout, ReasonPCFailed, ReasonPCClosed,
 		ReasonTabClosed, ReasonSwitchedRoom, ReasonKicked, ReasonRoomClosed, ReasonServerShutdown,
-		ReasonReconnected,
+		ReasonReconnected, ReasonDeleted, ReasonOfferRejected,
 	}
 }
 

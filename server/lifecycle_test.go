@@ -16,6 +16,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if endpoint := os.Getenv(whipChildEnv); endpoint != "" { // whip_test.go: a publisher to kill
+		os.Exit(runWHIPChild(endpoint))
+	}
 	// These tests measure leave latencies and run the CPU-heavy presence
 	// test: keep the browser tests from running alongside. The lock goes
 	// with the process when VerifyTestMain exits.

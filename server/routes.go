@@ -24,6 +24,7 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.HTTP.MetricsListen == "" { // else on its own listener (limits.go)
 		mux.Handle("GET /metrics", metricsHandler(s.metrics.Handler(), s.cfg.HTTP.MetricsToken))
 	}
+	s.whip.Register(mux) // /v1/whip/, /v1/whep/
 	return mux
 }
 

@@ -21,6 +21,8 @@ import (
 	"github.com/switchyard-sfu/switchyard/sfu"
 	"github.com/switchyard-sfu/switchyard/signal"
 	"github.com/switchyard-sfu/switchyard/turnserver"
+	"github.com/switchyard-sfu/switchyard/webhook"
+	"github.com/switchyard-sfu/switchyard/whip"
 	"go.uber.org/zap"
 )
 
@@ -45,6 +47,8 @@ type Server struct {
 
 	metricsSrv *metricsServer // nil unless http.metrics_listen is set; limits.go
 	beacons    *perIPLimiter
+	whip     *whip.Handler
+	hooks    *webhook.Dispatcher // nil when webhooks.urls is empty
 }
 
 // Options are the parts of a server that do not come from the config file.
@@ -95,6 +99,14 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 			zap.Int("skipped", recovery.Skipped), zap.Int64("torn_bytes", recovery.TornBytes),
 			zap.Int("closed_after_crash", len(recovery.Closed)))
 		journal = &sessionRecorder{log: sessions}
+		if s.hooks, err = newWebhooks(cfg, log.Named("webhook")); err != nil {
+			_ = sessions.Close()
+			_ = s.closeNetwork()
+			return nil, err
+		}
+		if s.hooks != nil {
+			obs = append(obs, webhookWake{s.hooks})
+		}
 	}
 	// Tests observe last, so metrics and the log are current when they look.
 	stats := metrics.New(engine)
@@ -132,6 +144,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		Hosts:              cfg.HTTP.Hosts,
 	}, log.Named("signal"))
 	s.beacons = newPerIPLimiter(cfg.HTTP.BeaconRate, cfg.HTTP.BeaconBurst)
+	s.whip = whip.New(whip.Options{Rooms: rooms, Auth: authority, ICEServers: s.ICEServersFor, Log: log.Named("whip")})
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -155,6 +168,9 @@ func (s *Server) Start() error {
 			_ = ln.Close()
 			return err
 		}
+	}
+	if s.hooks != nil {
+		s.hooks.Start()
 	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -196,5 +212,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// Every leave has been recorded by now: rooms.Shutdown made them.
 		s.closeLog.Do(func() { errs = append(errs, s.sessions.Close()) })
 	}
+	errs = append(errs, s.closeWebhooks(ctx))
 	return errors.Join(errs...)
 }
