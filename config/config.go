@@ -17,6 +17,7 @@ type Config struct {
 	SessionLog SessionLogConfig `yaml:"session_log"`
 	Auth       AuthConfig       `yaml:"auth"`
 	Shutdown   ShutdownConfig   `yaml:"shutdown"`
+	Cluster    ClusterConfig    `yaml:"cluster"`
 }
 
 // ICEConfig is what the media engine needs to gather and filter candidates.
@@ -127,5 +128,6 @@ func Default() Config {
 		Log:        LogConfig{Level: "info", Format: "console"},
 		SessionLog: SessionLogConfig{Path: "data/sessions.jsonl"},
 		Shutdown:   ShutdownConfig{DrainTimeout: 0},
+		Cluster:    ClusterConfig{HeartbeatInterval: 250 * time.Millisecond, LostTimeout: time.Second},
 	}
 }

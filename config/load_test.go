@@ -101,6 +101,7 @@ func TestKeys(t *testing.T) {
 		"session_log.path",
 		"auth.secret", "auth.secret_file",
 		"shutdown.drain_timeout",
+		"cluster.nats_url", "cluster.node_id", "cluster.advertise_url", "cluster.heartbeat_interval", "cluster.lost_timeout",
 	}
 	if !reflect.DeepEqual(paths, want) {
 		t.Errorf("keys = %q\nwant   %q", paths, want)
@@ -362,6 +363,11 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"auth.secret":                {"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"},
 		"auth.secret_file":           {"/run/secrets/key", "/run/secrets/key"},
 		"shutdown.drain_timeout":     {"30s", 30 * time.Second},
+		"cluster.nats_url":           {"nats://127.0.0.1:4222", "nats://127.0.0.1:4222"},
+		"cluster.node_id":            {"node-a", "node-a"},
+		"cluster.advertise_url":      {"ws://127.0.0.1:7880/v1/rtc", "ws://127.0.0.1:7880/v1/rtc"},
+		"cluster.heartbeat_interval": {"100ms", 100 * time.Millisecond},
+		"cluster.lost_timeout":       {"2s", 2 * time.Second},
 	}
 	if len(values) != len(keys) {
 		t.Fatalf("test covers %d keys, Config has %d", len(values), len(keys))
