@@ -335,6 +335,11 @@ var help = map[string]string{
 	"auth.secret":                "HS256 `key` (32+ bytes) that signs join tokens; empty with auth.secret_file empty turns auth off",
 	"auth.secret_file":           "`file` holding the token key (surrounding whitespace ignored)",
 	"shutdown.drain_timeout":     "on SIGTERM, wait up to this `long` for rooms to empty before closing them; 0 closes at once",
+	"cluster.nats_url":           "NATS `url` of the cluster (nats://host:4222); empty runs a single node",
+	"cluster.node_id":            "this node's `id` in the cluster (letters, digits, - or _); empty generates one",
+	"cluster.advertise_url":      "signaling `url` clients are redirected to for this node (ws://host:port/v1/rtc); empty derives it from listen",
+	"cluster.heartbeat_interval": "how often this node refreshes its cluster record (`duration`)",
+	"cluster.lost_timeout":       "a node silent this `long` is lost; also this node's own lease before it fences",
 }
 
 // envPrefix starts every environment variable Load reads.
