@@ -22,6 +22,7 @@ type event struct {
 	subject string
 	pid     string
 	leave   bool
+	inc     uint64 // the incarnation the session joined in
 	data    []byte
 }
 
@@ -32,12 +33,13 @@ type outbox struct {
 	mu       sync.Mutex
 	q        []event
 	subjects map[string]string // participant → its session subject
+	incs     map[string]uint64 // participant → incarnation it joined in
 	seqs     map[string]uint64 // participant → stream sequence of its stored join
 	kick     chan struct{}
 }
 
 func newOutbox() outbox {
-	return outbox{subjects: map[string]string{}, seqs: map[string]uint64{}, kick: make(chan struct{}, 1)}
+	return outbox{subjects: map[string]string{}, incs: map[string]uint64{}, seqs: map[string]uint64{}, kick: make(chan struct{}, 1)}
 }
 
 func (o *outbox) len() int {
@@ -56,15 +58,18 @@ func (n *Node) Joined(e room.JoinEvent) {
 		Name: e.Name, Identity: e.Identity}
 	n.out.mu.Lock()
 	n.out.subjects[e.ParticipantID] = subject
+	n.out.incs[e.ParticipantID] = inc
 	n.out.mu.Unlock()
-	n.send(event{subject: subject, pid: e.ParticipantID, data: encode(r)})
+	n.send(event{subject: subject, pid: e.ParticipantID, inc: inc, data: encode(r)})
 }
 
 // Left implements room.Observer.
 func (n *Node) Left(e room.LeaveEvent) {
 	n.out.mu.Lock()
 	subject := n.out.subjects[e.ParticipantID]
+	inc := n.out.incs[e.ParticipantID]
 	delete(n.out.subjects, e.ParticipantID)
+	delete(n.out.incs, e.ParticipantID)
 	n.out.mu.Unlock()
 	if subject == "" {
 		return // joined before the node was attached; never logged
@@ -72,14 +77,14 @@ func (n *Node) Left(e room.LeaveEvent) {
 	r := sessionlog.Record{Time: e.Time.UTC(), Event: sessionlog.EventLeave, Room: e.Room, ParticipantID: e.ParticipantID,
 		Name: e.Name, Identity: e.Identity, Reason: string(e.Reason), DurationSec: e.Duration.Seconds(),
 		DetectionDelaySec: e.DetectionDelay.Seconds()}
-	n.send(event{subject: subject, pid: e.ParticipantID, leave: true, data: encode(r)})
+	n.send(event{subject: subject, pid: e.ParticipantID, leave: true, inc: inc, data: encode(r)})
 }
 
 func (n *Node) send(ev event) {
 	start := time.Now()
 	n.out.mu.Lock()
 	defer n.out.mu.Unlock()
-	if len(n.out.q) == 0 && n.connected() {
+	if len(n.out.q) == 0 && n.canWrite() {
 		ctx, cancel := n.timeout()
 		err := n.publish(ctx, ev)
 		cancel()
@@ -101,6 +106,14 @@ func (n *Node) send(ev event) {
 // A rejected expectation is success of a kind: a leave someone else
 // already wrote (the reaper's node-lost), or a join already stored.
 func (n *Node) publish(ctx context.Context, ev event) error {
+	n.mu.Lock()
+	drop := ev.inc != 0 && ev.inc == n.dropInc
+	n.mu.Unlock()
+	if drop {
+		delete(n.out.seqs, ev.pid)
+		n.stats.superseded.Add(1)
+		return nil // a reaper closes this incarnation's sessions
+	}
 	msgID := ev.pid + ":join"
 	expect := uint64(0)
 	if ev.leave {
@@ -131,6 +144,7 @@ func (n *Node) publish(ctx context.Context, ev event) error {
 			return gerr
 		}
 		n.out.seqs[ev.pid] = msg.Sequence
+		n.stats.duplicates.Add(1)
 		return nil
 	}
 	return err
@@ -158,7 +172,7 @@ func (n *Node) flush(ctx context.Context) error {
 	n.out.mu.Lock()
 	defer n.out.mu.Unlock()
 	for len(n.out.q) > 0 {
-		if !n.connected() {
+		if !n.canWrite() {
 			return nats.ErrConnectionClosed
 		}
 		if err := n.publish(ctx, n.out.q[0]); err != nil {
@@ -170,3 +184,12 @@ func (n *Node) flush(ctx context.Context) error {
 }
 
 func (n *Node) connected() bool { return n.nc != nil && n.nc.Status() == nats.CONNECTED }
+
+// canWrite reports whether log events may be written now: connected, and
+// not between a fence and its reclaim.
+func (n *Node) canWrite() bool {
+	n.mu.Lock()
+	ok := n.writable
+	n.mu.Unlock()
+	return ok && n.connected()
+}

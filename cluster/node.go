@@ -64,6 +64,12 @@ type Node struct {
 	rev     uint64 // revision of our own record
 	lastOK  time.Time
 	peers   map[string]*peer
+	// writable is false from a fence until the node has either reclaimed
+	// its old record (so no reaper can win it) or learnt that a reaper
+	// did; dropInc is an incarnation whose remaining log events a reaper
+	// owns, so they are never written.
+	writable bool
+	dropInc  uint64
 
 	placeMu sync.Mutex
 	held    map[string]*held // rooms that live here, by room name
@@ -72,9 +78,10 @@ type Node struct {
 
 	stats stats
 
-	stop chan struct{}
-	wg   sync.WaitGroup
-	adm  *nats.Subscription
+	stop    chan struct{}
+	rewatch chan struct{} // the registry watcher must be made again
+	wg      sync.WaitGroup
+	adm     *nats.Subscription
 }
 
 // New checks opts; Start connects.
@@ -83,12 +90,13 @@ func New(opts Options) (*Node, error) {
 		return nil, err
 	}
 	return &Node{
-		opts:  opts,
-		log:   opts.Log.With(zap.String("node", opts.NodeID)),
-		peers: map[string]*peer{},
-		held:  map[string]*held{},
-		out:   newOutbox(),
-		stop:  make(chan struct{}),
+		opts:    opts,
+		log:     opts.Log.With(zap.String("node", opts.NodeID)),
+		peers:   map[string]*peer{},
+		held:    map[string]*held{},
+		out:     newOutbox(),
+		stop:    make(chan struct{}),
+		rewatch: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -253,6 +261,10 @@ func (n *Node) forgiveAll() {
 	now := time.Now()
 	for _, p := range n.peers {
 		p.changed = now
+	}
+	select {
+	case n.rewatch <- struct{}{}:
+	default:
 	}
 }
 

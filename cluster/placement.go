@@ -79,7 +79,11 @@ func (n *Node) Acquire(roomName string) error {
 		if c.Node == n.opts.NodeID && c.Incarnation == inc {
 			return n.placed(roomName, c, e.Revision(), nil)
 		}
-		if owner, ok := n.livePeer(c.Node, c.Incarnation); ok {
+		owner, alive, err := n.registered(ctx, c.Node, c.Incarnation)
+		if err != nil {
+			return err
+		}
+		if alive {
 			return n.redirect(roomName, c, owner)
 		}
 		// The claim's incarnation is dead or fenced: take the room over.
@@ -94,6 +98,25 @@ func (n *Node) Acquire(roomName string) error {
 		return n.placed(roomName, target, rev, err)
 	}
 	return fmt.Errorf("cluster: placement of %q kept changing under us", roomName)
+}
+
+// registered reads node's record from the registry itself, not from
+// this node's view of it: a claim is void only once its incarnation is
+// no longer registered (reaped, fenced and re-registered, or gone), never
+// because this node happened to miss some heartbeats.
+func (n *Node) registered(ctx context.Context, node string, inc uint64) (Record, bool, error) {
+	e, err := n.nodes.Get(ctx, node)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Record{}, false, nil
+	}
+	if err != nil {
+		return Record{}, false, fmt.Errorf("cluster: read node %s: %w", node, err)
+	}
+	var rec Record
+	if json.Unmarshal(e.Value(), &rec) != nil {
+		return Record{}, false, nil
+	}
+	return rec, rec.Incarnation == inc && rec.State != StateLost, nil
 }
 
 // placed finishes Acquire once a claim names c.Node; callers hold placeMu.

@@ -63,9 +63,14 @@ func (n *Node) closeSessions(ctx context.Context, node string, inc uint64, at ti
 	}
 	closed := 0
 	for _, o := range open {
+		// A session that joined after the last heartbeat ends at its join.
+		end := at
+		if o.join.Time.After(end) {
+			end = o.join.Time
+		}
 		leave := o.join
-		leave.Time, leave.Event, leave.Reason = at.UTC(), sessionlog.EventLeave, string(room.ReasonNodeLost)
-		leave.DurationSec = max(0, at.Sub(o.join.Time).Seconds())
+		leave.Time, leave.Event, leave.Reason = end.UTC(), sessionlog.EventLeave, string(room.ReasonNodeLost)
+		leave.DurationSec = end.Sub(o.join.Time).Seconds()
 		_, err := n.js.Publish(ctx, o.subject, encode(leave),
 			jetstream.WithMsgID(o.join.ParticipantID+":leave"), jetstream.WithExpectLastSequencePerSubject(o.seq))
 		switch {

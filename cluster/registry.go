@@ -28,7 +28,7 @@ func (n *Node) register(ctx context.Context) error {
 		return err
 	}
 	n.mu.Lock()
-	n.inc, n.lastInc, n.rev, n.lastOK = inc, inc, rev, sent
+	n.inc, n.lastInc, n.rev, n.lastOK, n.writable = inc, inc, rev, sent, true
 	n.mu.Unlock()
 	n.stats.registrations.Add(1)
 	return nil
@@ -57,13 +57,16 @@ func (n *Node) heartbeat() {
 	inc, rev, lastOK := n.inc, n.rev, n.lastOK
 	n.mu.Unlock()
 	if inc != 0 && time.Since(lastOK) > n.opts.LostTimeout {
-		n.fence("lease expired")
+		n.fence("lease expired", false)
 		inc = 0
 	}
 	ctx, cancel := n.timeout()
 	defer cancel()
 	if inc == 0 {
-		if n.out.len() > 0 || !n.connected() {
+		if !n.connected() || !n.reclaim(ctx) {
+			return
+		}
+		if err := n.flush(ctx); err != nil {
 			return
 		}
 		if err := n.register(ctx); err != nil {
@@ -83,7 +86,7 @@ func (n *Node) heartbeat() {
 		}
 		n.mu.Unlock()
 	case isWrongSequence(err) || errors.Is(err, jetstream.ErrKeyNotFound):
-		n.fence("record taken over: declared lost")
+		n.fence("record taken over: declared lost", true)
 	default:
 		n.log.Debug("heartbeat failed", zap.Error(err))
 	}
@@ -93,14 +96,17 @@ func (n *Node) heartbeat() {
 // session here leaves with reason cluster-lost. Their leaves reach the
 // log unless a reaper already closed them as node-lost; either way each
 // session is closed once.
-func (n *Node) fence(why string) {
+func (n *Node) fence(why string, reaped bool) {
 	n.mu.Lock()
 	if n.inc == 0 {
 		n.mu.Unlock()
 		return
 	}
 	old := n.inc
-	n.inc = 0
+	n.inc, n.writable = 0, false
+	if reaped {
+		n.dropInc = old
+	}
 	n.mu.Unlock()
 	n.stats.fences.Add(1)
 	closed := 0
@@ -110,81 +116,127 @@ func (n *Node) fence(why string) {
 	n.log.Warn("cluster node fenced", zap.String("why", why), zap.Uint64("incarnation", old), zap.Int("sessions_closed", closed))
 }
 
+// reclaim decides, after a fence, who closes the old incarnation's
+// sessions: if our record still stands, one more CAS on it makes sure no
+// reaper can win it, and our own queued leaves (cluster-lost) are
+// written; if a reaper marked or removed it, the reaper's node-lost
+// leaves are the record and ours are dropped.
+func (n *Node) reclaim(ctx context.Context) bool {
+	n.mu.Lock()
+	done, old := n.writable, n.lastInc
+	n.mu.Unlock()
+	if done {
+		return true
+	}
+	e, err := n.nodes.Get(ctx, n.opts.NodeID)
+	var rec Record
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+	case err != nil:
+		return false
+	default:
+		_ = json.Unmarshal(e.Value(), &rec)
+		// The revision may be newer than ours: a heartbeat stored after
+		// its client gave up. It is still our record if no reaper marked it.
+		if rec.State != StateLost && rec.Incarnation == old {
+			if _, err := n.nodes.Update(ctx, n.opts.NodeID, e.Value(), e.Revision()); err == nil {
+				n.mu.Lock()
+				n.writable = true
+				n.mu.Unlock()
+				return true
+			} else if !isWrongSequence(err) {
+				return false
+			}
+		}
+	}
+	n.mu.Lock()
+	n.dropInc, n.writable = old, true
+	n.mu.Unlock()
+	return true
+}
+
 // Fenced reports whether the node currently refuses joins.
 func (n *Node) Fenced() bool {
 	_, ok := n.live()
 	return !ok
 }
 
+// watchLoop keeps this node's view of the registry from a KV watcher
+// (pushed updates, no polling) and judges liveness on a ticker. The
+// watcher is made again after a reconnect or when it ends.
 func (n *Node) watchLoop() {
 	defer n.wg.Done()
 	t := time.NewTicker(max(n.opts.Heartbeat/2, 10*time.Millisecond))
 	defer t.Stop()
 	sweepEvery := max(int(claimGrace/(n.opts.Heartbeat/2)), 1)
-	for i := 1; ; i++ {
+	var w jetstream.KeyWatcher
+	var updates <-chan jetstream.KeyValueEntry
+	stopWatch := func() {
+		if w != nil {
+			_ = w.Stop()
+		}
+		w, updates = nil, nil
+	}
+	defer stopWatch()
+	for i := 1; ; {
+		if w == nil && n.connected() {
+			var err error
+			if w, err = n.nodes.WatchAll(context.Background()); err != nil {
+				n.log.Debug("watch nodes", zap.Error(err))
+				w = nil
+			} else {
+				updates = w.Updates()
+			}
+		}
 		select {
 		case <-n.stop:
 			return
+		case <-n.rewatch:
+			stopWatch()
+		case e, ok := <-updates:
+			if !ok {
+				stopWatch()
+				continue
+			}
+			if e != nil {
+				n.observe(e)
+			}
 		case <-t.C:
-			n.scan()
-			if i%sweepEvery == 0 {
+			n.judge()
+			if i++; i%sweepEvery == 0 {
 				n.sweepClaims()
 			}
 		}
 	}
 }
 
-// scan reads every node record, notes which changed, and reaps the nodes
-// whose record stood still for longer than the lost timeout. Only a node
-// that holds its own lease judges others.
-func (n *Node) scan() {
-	if !n.connected() {
+// observe records one registry change.
+func (n *Node) observe(e jetstream.KeyValueEntry) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(n.peers, e.Key())
 		return
 	}
-	ctx, cancel := n.timeout()
-	defer cancel()
-	lister, err := n.nodes.ListKeys(ctx)
-	if err != nil {
-		if !errors.Is(err, jetstream.ErrNoKeysFound) {
-			n.log.Debug("list nodes", zap.Error(err))
-		}
+	var rec Record
+	if json.Unmarshal(e.Value(), &rec) != nil {
 		return
 	}
-	seen := map[string]bool{}
-	var fresh []*peer
-	for key := range lister.Keys() {
-		e, err := n.nodes.Get(ctx, key)
-		if err != nil {
-			continue
-		}
-		var rec Record
-		if json.Unmarshal(e.Value(), &rec) != nil {
-			continue
-		}
-		seen[key] = true
-		fresh = append(fresh, &peer{rec: rec, rev: e.Revision(), created: e.Created()})
-	}
-	if ctx.Err() != nil {
-		return // a partial listing would forget live nodes
+	n.peers[e.Key()] = &peer{rec: rec, rev: e.Revision(), created: e.Created(), changed: time.Now()}
+}
+
+// judge reaps the nodes whose record stood still for longer than the
+// lost timeout. Only a node that holds its own lease judges others.
+func (n *Node) judge() {
+	if _, healthy := n.live(); !healthy || !n.connected() {
+		return
 	}
 	now := time.Now()
 	var lost []peer
-	_, healthy := n.live()
 	n.mu.Lock()
-	for _, f := range fresh {
-		p := n.peers[f.rec.Node]
-		if p == nil || p.rev != f.rev {
-			f.changed = now
-			n.peers[f.rec.Node] = f
-			continue
-		}
-		if healthy && f.rec.Node != n.opts.NodeID && now.Sub(p.changed) > n.opts.LostTimeout {
+	for _, p := range n.peers {
+		if p.rec.Node != n.opts.NodeID && now.Sub(p.changed) > n.opts.LostTimeout {
 			lost = append(lost, *p)
-		}
-	}
-	for id := range n.peers {
-		if !seen[id] {
-			delete(n.peers, id)
 		}
 	}
 	n.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchyard-sfu/switchyard/auth"
+	"github.com/switchyard-sfu/switchyard/cluster"
 	"github.com/switchyard-sfu/switchyard/config"
 	"github.com/switchyard-sfu/switchyard/metrics"
 	"github.com/switchyard-sfu/switchyard/room"
@@ -42,6 +43,7 @@ type Server struct {
 	drain    drainState
 	turn     *turnserver.Server // nil when turn.enabled is false
 	closeNet sync.Once
+	cluster  *cluster.Node // nil on a single node
 }
 
 // Options are the parts of a server that do not come from the config file.
@@ -92,6 +94,13 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 			zap.Int("closed_after_crash", len(recovery.Closed)))
 		obs = append(obs, &sessionRecorder{log: sessions, zap: log.Named("sessionlog")})
 	}
+	if s.cluster, err = s.newClusterNode(cfg, log); err != nil {
+		_ = s.closeNetwork()
+		return nil, err
+	}
+	if s.cluster != nil {
+		obs = append(obs, s.cluster) // the cluster session log
+	}
 	// Tests observe last, so metrics and the log are current when they look.
 	stats := metrics.New(engine)
 	departures := make(chan struct{}, 1)
@@ -104,6 +113,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		Observer:        obs,
 		Log:             log.Named("room"),
 		ICEServers:      s.ICEServersFor,
+		Placement:       s.placement(),
 	})
 	s.cfg, s.log, s.rooms, s.version, s.sessions, s.metrics = cfg, log, rooms, opts.Version, sessions, stats
 	s.auth, s.drain = authority, drainState{departures: departures}
@@ -131,6 +141,10 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.listener = ln
+	if err := s.startCluster(); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", zap.Error(err))
@@ -160,6 +174,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.rooms.Shutdown(ctx),
 		s.signal.Shutdown(ctx),
 	}
+	errs = append(errs, s.closeCluster(ctx)) // after every leave is queued
 	s.newConns.closeAll()
 	errs = append(errs, s.http.Shutdown(ctx))
 	// Peer connections are closed by now, so their sockets can go.
