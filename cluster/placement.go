@@ -165,7 +165,7 @@ func (n *Node) Release(roomName string) {
 }
 
 // leastLoaded picks the serving node with the fewest participants (then
-// rooms, then id), from the latest heartbeats. A draining node, or one
+// rooms, then itself, then by id), from the latest heartbeats. A draining node, or one
 // not heard within the lost timeout, gets no new room.
 func (n *Node) leastLoaded(inc uint64) (claim, error) {
 	now := time.Now()
@@ -189,9 +189,16 @@ func (n *Node) leastLoaded(inc uint64) (claim, error) {
 	if len(cands) == 0 {
 		return claim{}, room.ErrDraining
 	}
+	// On a tie this node wins, which spares the client a redirect.
+	notSelf := func(r Record) int {
+		if r.Node == self.Node {
+			return 0
+		}
+		return 1
+	}
 	best := slices.MinFunc(cands, func(a, b Record) int {
 		return cmp.Or(cmp.Compare(a.Load.Participants, b.Load.Participants), cmp.Compare(a.Load.Rooms, b.Load.Rooms),
-			cmp.Compare(a.Node, b.Node))
+			cmp.Compare(notSelf(a), notSelf(b)), cmp.Compare(a.Node, b.Node))
 	})
 	return claim{Node: best.Node, Incarnation: best.Incarnation, URL: best.URL, At: n.opts.Now().UTC()}, nil
 }
