@@ -48,7 +48,7 @@ func (n *Node) Acquire(roomName string) error {
 	n.placeMu.Lock()
 	defer n.placeMu.Unlock()
 	inc, ok := n.live()
-	if !ok {
+	if !ok || !n.connected() {
 		return room.ErrClusterLost
 	}
 	if h := n.held[roomName]; h != nil {
@@ -72,7 +72,7 @@ func (n *Node) Acquire(roomName string) error {
 			return n.placed(roomName, target, rev, err)
 		}
 		if err != nil {
-			return fmt.Errorf("cluster: read placement of %q: %w", roomName, err)
+			return fmt.Errorf("%w: read placement of %q: %v", room.ErrClusterLost, roomName, err)
 		}
 		var c claim
 		_ = json.Unmarshal(e.Value(), &c)
