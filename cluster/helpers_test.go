@@ -24,6 +24,13 @@ const (
 // its store in dir (so a restart keeps the stream and buckets).
 func startNATS(t *testing.T, dir string, port int) *natsserver.Server {
 	t.Helper()
+	return startNATSOn(t, dir, port)
+}
+
+func startNATSB(b *testing.B) *natsserver.Server { return startNATSOn(b, b.TempDir(), 0) }
+
+func startNATSOn(t testing.TB, dir string, port int) *natsserver.Server {
+	t.Helper()
 	opts := &natsserver.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true}
 	if port == 0 {
 		opts.Port = -1
