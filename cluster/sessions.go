@@ -29,10 +29,19 @@ func ReadLog(ctx context.Context, js jetstream.JetStream) ([]sessionlog.Record, 
 		return nil, nil
 	}
 	last := info.State.LastSeq
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	// An ephemeral consumer deleted when done: readers that poll must not
+	// pile up consumers waiting for their inactivity timeout.
+	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		AckPolicy: jetstream.AckNonePolicy, DeliverPolicy: jetstream.DeliverAllPolicy, InactiveThreshold: time.Minute,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster log: %w", err)
 	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
+	}()
 	var out []sessionlog.Record
 	for {
 		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(time.Second))
