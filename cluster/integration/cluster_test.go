@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ type member struct {
 
 // joinVia dials url and joins roomName, following one redirect as the
 // web client does.
-func joinVia(ctx context.Context, t *testing.T, api *webrtc.API, url, roomName, name string) member {
+func joinVia(ctx context.Context, t *testing.T, api *webrtc.API, url, roomName, name string, token ...string) member {
 	t.Helper()
 	start := time.Now()
 	m := member{url: url}
@@ -60,7 +61,7 @@ func joinVia(ctx context.Context, t *testing.T, api *webrtc.API, url, roomName, 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Send(signal.Join{Type: signal.TypeJoin, Room: roomName, Name: name}); err != nil {
+		if err := c.Send(signal.Join{Type: signal.TypeJoin, Room: roomName, Name: name, Token: strings.Join(token, "")}); err != nil {
 			t.Fatal(err)
 		}
 		msg, _, err := c.WaitFor(ctx, 0, func(m testclient.Message) bool {

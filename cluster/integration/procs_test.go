@@ -160,15 +160,15 @@ type node struct {
 	ws   string // ws://127.0.0.1:port/v1/rtc
 }
 
-func startNode(t *testing.T, nats *natsProc, id string) *node {
+func startNode(t *testing.T, nats *natsProc, id string, extra ...string) *node {
 	t.Helper()
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	p := startProc(t, "switchyard-"+id, switchyardBin,
-		"--listen", addr, "--ice.interfaces", "lo", "--ice.udp_listen", "127.0.0.1:0", "--ice.tcp_listen=",
+	args := []string{"--listen", addr, "--ice.interfaces", "lo", "--ice.udp_listen", "127.0.0.1:0", "--ice.tcp_listen=",
 		"--ice.udp4_only", "--ice.detect_public_ip=false", "--session_log.path=", "--log.format", "json",
 		"--cluster.nats_url", nats.url, "--cluster.node_id", id,
-		"--cluster.heartbeat_interval", heartbeat.String(), "--cluster.lost_timeout", lease.String())
+		"--cluster.heartbeat_interval", heartbeat.String(), "--cluster.lost_timeout", lease.String()}
+	p := startProc(t, "switchyard-"+id, switchyardBin, append(args, extra...)...)
 	n := &node{proc: p, id: id, http: "http://" + addr, ws: "ws://" + addr + "/v1/rtc"}
 	eventually(t, 20*time.Second, id+" healthy", func() bool {
 		resp, err := http.Get(n.http + "/healthz")
