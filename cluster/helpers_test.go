@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"github.com/switchyard-sfu/switchyard/internal/waitfor"
 	"sync"
 	"testing"
 	"time"
@@ -108,12 +109,8 @@ func waitSee(t *testing.T, nodes ...*Node) {
 // The state it waits on lives in NATS, which sends no event for it.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := waitfor.Poll(within, 5*time.Millisecond, what, cond); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -253,28 +253,14 @@ func TestNATSOutageFencesEveryNode(t *testing.T) {
 	}
 	for _, n := range nodes {
 		eventually(t, 5*time.Second, n.id+" refuses joins", func() bool {
-			c, err := testclient.Dial(ctx, api, n.ws)
-			if err != nil {
-				return false
-			}
-			defer c.Close()
-			_ = c.Send(signal.Join{Type: signal.TypeJoin, Room: "during-outage", Name: "q"})
-			msg, _, err := c.WaitFor(ctx, 0, func(m testclient.Message) bool { return m.Type == signal.TypeJoined || m.Type == signal.TypeError })
+			msg, err := tryJoin(ctx, api, n.ws, "during-outage")
 			return err == nil && msg.Type == signal.TypeError && errorCode(msg) == signal.CodeClusterLost
 		})
 	}
 	nats.restart(t)
 	for _, n := range nodes {
 		eventually(t, 15*time.Second, n.id+" takes joins again", func() bool {
-			c, err := testclient.Dial(ctx, api, n.ws)
-			if err != nil {
-				return false
-			}
-			defer c.Close()
-			_ = c.Send(signal.Join{Type: signal.TypeJoin, Room: "after-" + n.id, Name: "q"})
-			msg, _, err := c.WaitFor(ctx, 0, func(m testclient.Message) bool {
-				return m.Type == signal.TypeJoined || m.Type == signal.TypeError || m.Type == signal.TypeRedirect
-			})
+			msg, err := tryJoin(ctx, api, n.ws, "after-"+n.id)
 			return err == nil && msg.Type != signal.TypeError
 		})
 	}
@@ -293,4 +279,21 @@ func errorCode(m testclient.Message) string {
 	}
 	_ = m.Decode(&e)
 	return e.Code
+}
+
+// tryJoin sends one join to url and returns the answer (joined, error or
+// redirect), closing the connection again.
+func tryJoin(ctx context.Context, api *webrtc.API, url, roomName string) (testclient.Message, error) {
+	c, err := testclient.Dial(ctx, api, url)
+	if err != nil {
+		return testclient.Message{}, err
+	}
+	defer c.Close()
+	if err := c.Send(signal.Join{Type: signal.TypeJoin, Room: roomName, Name: "q"}); err != nil {
+		return testclient.Message{}, err
+	}
+	msg, _, err := c.WaitFor(ctx, 0, func(m testclient.Message) bool {
+		return m.Type == signal.TypeJoined || m.Type == signal.TypeError || m.Type == signal.TypeRedirect
+	})
+	return msg, err
 }

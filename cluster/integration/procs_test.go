@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/switchyard-sfu/switchyard/internal/waitfor"
 	"net"
 	"net/http"
 	"os"
@@ -213,12 +214,8 @@ func (n *node) rooms(t *testing.T) map[string][]string {
 // cluster's state lives in other processes, which send no event for it.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(25 * time.Millisecond)
+	if err := waitfor.Poll(within, 25*time.Millisecond, what, cond); err != nil {
+		t.Fatal(err)
 	}
 }
 
