@@ -122,7 +122,10 @@ func (n *Node) Start(ctx context.Context, host Host) error {
 		nats.Timeout(n.opts.LostTimeout),
 		nats.PingInterval(n.opts.Heartbeat*4),
 		nats.MaxPingsOutstanding(2),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
+			if c.IsClosed() {
+				return // our own Close
+			}
 			n.log.Warn("cluster connection lost", zap.Error(err))
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) {
