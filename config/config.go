@@ -20,6 +20,7 @@ type Config struct {
 	Limits     LimitsConfig     `yaml:"limits"` // limits.go
 	HTTP       HTTPConfig       `yaml:"http"`   // limits.go
 	Webhooks   WebhooksConfig   `yaml:"webhooks"`
+	Cluster    ClusterConfig    `yaml:"cluster"`
 }
 
 // ICEConfig is what the media engine needs to gather and filter candidates.
@@ -137,5 +138,6 @@ func Default() Config {
 		Limits:     defaultLimits(),
 		HTTP:       defaultHTTP(),
 		Webhooks:   defaultWebhooks(),
+		Cluster:    ClusterConfig{HeartbeatInterval: 250 * time.Millisecond, LostTimeout: time.Second},
 	}
 }

@@ -121,6 +121,7 @@ func TestKeys(t *testing.T) {
 		"http.beacon_rate",
 		"http.beacon_burst",
 		"webhooks.urls", "webhooks.key", "webhooks.timeout", "webhooks.min_backoff", "webhooks.max_backoff",
+		"cluster.nats_url", "cluster.node_id", "cluster.advertise_url", "cluster.heartbeat_interval", "cluster.lost_timeout",
 	}
 	if !reflect.DeepEqual(paths, want) {
 		t.Errorf("keys = %q\nwant   %q", paths, want)
@@ -401,11 +402,16 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"http.metrics_token":           {"m3tr1cs", "m3tr1cs"},
 		"http.beacon_rate":             {"3", 3},
 		"http.beacon_burst":            {"6", 6},
-		"webhooks.urls":              {"http://127.0.0.1:9/hook", []string{"http://127.0.0.1:9/hook"}},
-		"webhooks.key":               {"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"},
-		"webhooks.timeout":           {"2s", 2 * time.Second},
-		"webhooks.min_backoff":       {"50ms", 50 * time.Millisecond},
-		"webhooks.max_backoff":       {"1m", time.Minute},
+		"webhooks.urls":                {"http://127.0.0.1:9/hook", []string{"http://127.0.0.1:9/hook"}},
+		"webhooks.key":                 {"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"},
+		"webhooks.timeout":             {"2s", 2 * time.Second},
+		"webhooks.min_backoff":         {"50ms", 50 * time.Millisecond},
+		"webhooks.max_backoff":         {"1m", time.Minute},
+		"cluster.nats_url":             {"nats://127.0.0.1:4222", "nats://127.0.0.1:4222"},
+		"cluster.node_id":              {"node-a", "node-a"},
+		"cluster.advertise_url":        {"ws://127.0.0.1:7880/v1/rtc", "ws://127.0.0.1:7880/v1/rtc"},
+		"cluster.heartbeat_interval":   {"100ms", 100 * time.Millisecond},
+		"cluster.lost_timeout":         {"2s", 2 * time.Second},
 	}
 	if len(values) != len(keys) {
 		t.Fatalf("test covers %d keys, Config has %d", len(values), len(keys))

@@ -105,6 +105,7 @@ func (c Config) Validate() error {
 	if c.Shutdown.DrainTimeout < 0 {
 		p.add("shutdown.drain_timeout: %s must not be negative (0 disables draining)", c.Shutdown.DrainTimeout)
 	}
+	c.Cluster.validate(&p)
 
 	return p.err()
 }

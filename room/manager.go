@@ -30,6 +30,8 @@ type Options struct {
 	// "joined" (TURN credentials are per participant); nil gives the
 	// engine's STUN servers to everyone.
 	ICEServers func(participantID string, expires time.Time) []webrtc.ICEServer
+	// Placement places rooms on cluster nodes; nil on a single node.
+	Placement Placement
 }
 
 // Manager holds every room on this server. Lock order: Manager.mu before
@@ -87,9 +89,8 @@ func (m *Manager) Join(roomName, name string, client Client) (*Participant, erro
 	return m.JoinWith(JoinRequest{Room: roomName, Name: name, Permissions: AllPermissions}, client)
 }
 
-// JoinWith is Join for a request that carries an identity and
-// permissions, as a join token grants them.
-func (m *Manager) JoinWith(req JoinRequest, client Client) (*Participant, error) {
+// joinLocal is JoinWith (cluster.go) once the room is known to live here.
+func (m *Manager) joinLocal(req JoinRequest, client Client) (*Participant, error) {
 	roomName, name := req.Room, req.Name
 	if err := ValidateJoin(roomName, name); err != nil {
 		return nil, err
@@ -232,6 +233,7 @@ func (m *Manager) startLeave(p *Participant, reason Reason) (finish func(), ok b
 		}
 		m.resumable.remember(p, now)
 		m.forget(p, r)
+		m.released(r.name)
 		m.closeInBackground(p)
 		m.log.Info("participant left",
 			zap.String("room", r.name), zap.String("participant", p.id), zap.String("name", p.name),

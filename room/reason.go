@@ -30,7 +30,7 @@ func Reasons() []Reason {
 	return []Reason{
 		ReasonLeave, ReasonSocketClosed, ReasonPingTimeout, ReasonPCFailed, ReasonPCClosed,
 		ReasonTabClosed, ReasonSwitchedRoom, ReasonKicked, ReasonRoomClosed, ReasonServerShutdown,
-		ReasonReconnected, ReasonDeleted, ReasonOfferRejected,
+		ReasonReconnected, ReasonDeleted, ReasonOfferRejected, ReasonNodeLost, ReasonClusterLost,
 	}
 }
 

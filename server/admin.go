@@ -32,6 +32,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/admin/rooms/{room}/close", s.admin(s.handleAdminCloseRoom))
 	mux.Handle("POST /v1/admin/rooms/{room}/participants/{participant}/kick", s.admin(s.handleAdminKick))
 	mux.Handle("POST /v1/admin/rooms/{room}/participants/{participant}/tracks/{track}/mute", s.admin(s.handleAdminMute))
+	s.clusterAdminRoutes(mux)
 }
 
 type adminHandler func(w http.ResponseWriter, r *http.Request, g auth.Grant)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchyard-sfu/switchyard/auth"
+	"github.com/switchyard-sfu/switchyard/cluster"
 	"github.com/switchyard-sfu/switchyard/config"
 	"github.com/switchyard-sfu/switchyard/metrics"
 	"github.com/switchyard-sfu/switchyard/room"
@@ -47,8 +48,9 @@ type Server struct {
 
 	metricsSrv *metricsServer // nil unless http.metrics_listen is set; limits.go
 	beacons    *perIPLimiter
-	whip     *whip.Handler
-	hooks    *webhook.Dispatcher // nil when webhooks.urls is empty
+	whip       *whip.Handler
+	hooks      *webhook.Dispatcher // nil when webhooks.urls is empty
+	cluster    *cluster.Node       // nil on a single node
 }
 
 // Options are the parts of a server that do not come from the config file.
@@ -108,6 +110,13 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 			obs = append(obs, webhookWake{s.hooks})
 		}
 	}
+	if s.cluster, err = s.newClusterNode(cfg, log); err != nil {
+		_ = s.closeNetwork()
+		return nil, err
+	}
+	if s.cluster != nil {
+		obs = append(obs, s.cluster) // the cluster session log
+	}
 	// Tests observe last, so metrics and the log are current when they look.
 	stats := metrics.New(engine)
 	departures := make(chan struct{}, 1)
@@ -122,6 +131,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		Journal:         journal,
 		Log:             log.Named("room"),
 		ICEServers:      s.ICEServersFor,
+		Placement:       s.placement(),
 	})
 	s.cfg, s.log, s.rooms, s.version, s.sessions, s.metrics = cfg, log, rooms, opts.Version, sessions, stats
 	s.auth, s.drain = authority, drainState{departures: departures}
@@ -172,6 +182,10 @@ func (s *Server) Start() error {
 	if s.hooks != nil {
 		s.hooks.Start()
 	}
+	if err := s.startCluster(); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", zap.Error(err))
@@ -201,6 +215,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.rooms.Shutdown(ctx),
 		s.signal.Shutdown(ctx),
 	}
+	errs = append(errs, s.closeCluster(ctx)) // after every leave is queued
 	s.newConns.closeAll()
 	errs = append(errs, s.http.Shutdown(ctx))
 	if s.metricsSrv != nil {

@@ -96,6 +96,8 @@ func errorCode(err error) string {
 		return CodeRoomFull
 	case errors.Is(err, room.ErrShuttingDown):
 		return CodeShuttingDown
+	case errors.Is(err, room.ErrClusterLost):
+		return CodeClusterLost
 	case errors.Is(err, room.ErrLeft):
 		return CodeNotJoined
 	case errors.Is(err, sfu.ErrBadSDP):
@@ -147,7 +149,7 @@ func (s *session) handleJoin(data []byte) error {
 	m := &membership{s: s}
 	p, err := s.rooms.JoinWith(req, m)
 	if err != nil {
-		return err
+		return s.redirectOr(err)
 	}
 	m.participant = p
 	s.current = m

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchyard-sfu/switchyard/cluster"
 	"github.com/switchyard-sfu/switchyard/config"
 	"github.com/switchyard-sfu/switchyard/server"
 	"github.com/switchyard-sfu/switchyard/sessionlog"
@@ -64,6 +65,9 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) int {
 		// --log given on the command line still wins, being parsed last.
 		if path := os.Getenv("SWITCHYARD_SESSION_LOG_PATH"); path != "" {
 			cliArgs = append([]string{"--log", path}, cliArgs...)
+		}
+		if slices.ContainsFunc(cliArgs, isClusterFlag) {
+			return cluster.RunSessionsCLI(args[1:], stdout, stderr)
 		}
 		return sessionlog.RunCLI(cliArgs, stdout, stderr)
 	}

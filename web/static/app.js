@@ -176,6 +176,41 @@
     return n >= 1 && n <= 64 && NAME_RE.test(name);
   }
 
+  // followRedirect sends the session's join to the cluster node that
+  // hosts its room (docs/cluster.md): same join, same token, new socket.
+  // Kept apart from the join/rejoin logic; at most three hops, so two
+  // nodes that disagree cannot bounce the page forever.
+  function followRedirect(session, msg) {
+    session.redirects = (session.redirects || 0) + 1;
+    let url;
+    try {
+      url = new URL(String(msg.url));
+    } catch (_) {
+      url = null;
+    }
+    if (!url || !['ws:', 'wss:'].includes(url.protocol) || session.redirects > 3) {
+      session.finish('error', 'error: the cluster sent a bad or looping redirect');
+      return;
+    }
+    const old = session.ws;
+    if (old) {
+      old.onopen = old.onmessage = old.onclose = old.onerror = null;
+      try {
+        old.close(1000, 'redirected');
+      } catch (_) {
+        /* already closed */
+      }
+    }
+    const ws = new WebSocket(url.href);
+    session.ws = ws;
+    ws.onopen = () => {
+      session.joinSent = session.send({ type: 'join', room: session.room, name: session.name, token: joinToken });
+    };
+    ws.onmessage = (ev) => session.onMessage(ev.data);
+    ws.onclose = (ev) => session.onClose(ev);
+    ws.onerror = () => {};
+  }
+
   function wsURL() {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     return `${scheme}//${location.host}/v1/rtc`;
@@ -519,6 +554,9 @@
       switch (msg.type) {
         case 'joined':
           this.onJoined(msg);
+          break;
+        case 'redirect': // the room lives on another cluster node
+          followRedirect(this, msg);
           break;
         case 'participant-joined':
           if (msg.participant && msg.participant.id) this.addParticipant(msg.participant);
