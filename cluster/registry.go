@@ -256,14 +256,3 @@ func (n *Node) Peers() []Record {
 	return out
 }
 
-// livePeer returns node's record if it is alive in incarnation inc:
-// serving or draining, and changed within the lost timeout.
-func (n *Node) livePeer(node string, inc uint64) (Record, bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	p := n.peers[node]
-	if p == nil || p.rec.Incarnation != inc || p.rec.State == StateLost || time.Since(p.changed) > n.opts.LostTimeout {
-		return Record{}, false
-	}
-	return p.rec, true
-}
