@@ -255,4 +255,3 @@ func (n *Node) Peers() []Record {
 	}
 	return out
 }
-
