@@ -78,6 +78,12 @@ func runStep(ctx context.Context, s settings, n int, prog *progress) (res stepRe
 	res = stepResult{Scenario: s.scenario, N: n}
 	ctx, cancel := context.WithTimeout(ctx, s.stepTimeout(n))
 	defer cancel()
+	prog.phase("[%s N=%d] measuring the floor", s.scenario, n)
+	floor, err := measureFloor(s.media.maxPayload)
+	if err != nil {
+		return res, fmt.Errorf("floor: %w", err)
+	}
+	res.Floor = &floor
 	tgt, err := openTarget(ctx, s)
 	if err != nil {
 		return res, err
@@ -171,6 +177,10 @@ func runStep(ctx context.Context, s settings, n int, prog *progress) (res stepRe
 			res.Notes = append(res.Notes, "profile: "+err.Error())
 		} else {
 			res.Profile = profilePath(s, n)
+		}
+		// Who the goroutines per participant are, beside the profile.
+		if err := tgt.child.dumpGoroutines(res.Profile + ".goroutines.txt"); err != nil {
+			res.Notes = append(res.Notes, "goroutine dump: "+err.Error())
 		}
 	}
 	if end.err != nil {

@@ -72,17 +72,22 @@ func printSteps(w io.Writer, steps []stepResult) {
 	fmt.Fprintf(w, "window %.1fs per step; server CPU from %s\n", steps[0].WindowSeconds, steps[0].CPUSource)
 	fmt.Fprintln(w, "latency = publisher send → subscriber read, both on loopback, including both pion stacks (an upper bound on what the server adds)")
 	fmt.Fprintln(w, "others % = share of all CPU used by processes other than this server and bench during the window")
+	fmt.Fprintln(w, "floor = this machine's sendmmsg(32) send per packet + one SRTP AES-GCM encrypt, measured right before each step; ×floor = srv µs/pkt ÷ floor")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "N\tsubs\tfwd pps\tsrv cores\tsrv µs/pkt\tpps/core\tbench cores\tlatency ms p50/p95/p99\tjoin ms p50/p95/p99\tloss %\treord\tsrv drop\tRSS MB\tKB/sub\tgor/sub\tothers %\t")
+	fmt.Fprintln(tw, "N\tsubs\tfwd pps\tsrv cores\tsrv µs/pkt\tfloor µs\t×floor\tpps/core\tbench cores\tlatency ms p50/p95/p99\tjoin ms p50/p95/p99\tloss %\treord\tsrv drop\tRSS MB\tKB/sub\tgor/sub\tothers %\t")
 	for _, s := range steps {
-		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.2f\t%.1f\t%.0f\t%.2f\t%s\t%s\t%.3f\t%d\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t\n",
-			s.N, s.Subscribers, s.ForwardedPPS, s.ServerCPUCores, s.ServerCPUPerPacket, s.PacketsPerCoreSec, s.BenchCPUCores,
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.2f\t%.1f\t%s\t%s\t%.0f\t%.2f\t%s\t%s\t%.3f\t%d\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t\n",
+			s.N, s.Subscribers, s.ForwardedPPS, s.ServerCPUCores, s.ServerCPUPerPacket, floorUS(s.Floor), floorRatio(s.Floor), s.PacketsPerCoreSec, s.BenchCPUCores,
 			f3(s.Latency), f3int(s.JoinTime), s.LossPct, s.Reordered, s.ServerDropped, s.ServerRSSMB, s.RSSPerSubscriberKB,
 			s.GoroutinesPerSubscr, s.OtherBusyPct)
 	}
 	tw.Flush()
 	for _, s := range steps {
+		if f := s.Floor; f != nil {
+			fmt.Fprintf(w, "N=%d floor (%d-byte payload): sendto %.2f µs, sendmmsg(32) %.2f µs/pkt, SRTP encrypt %.2f µs → floor %.2f µs/pkt\n",
+				s.N, f.PayloadBytes, f.SendtoUS, f.BatchedUS, f.SRTPUS, f.FloorUS)
+		}
 		for _, n := range s.Notes {
 			fmt.Fprintf(w, "N=%d: %s\n", s.N, n)
 		}
@@ -127,4 +132,18 @@ func writeOutputs(s settings, r *report) error {
 		errs = append(errs, writePlot(s.plotPath, r.Steps))
 	}
 	return errors.Join(errs...)
+}
+
+func floorUS(f *floorResult) string {
+	if f == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", f.FloorUS)
+}
+
+func floorRatio(f *floorResult) string {
+	if f == nil || f.Ratio == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", f.Ratio)
 }

@@ -52,6 +52,10 @@ type stepResult struct {
 	ServerLeaves   map[string]int `json:"server_leaves_during_step,omitempty"` // from switchyard_leaves_total
 	ServerReceived float64        `json:"server_received_packets"`
 
+	// Floor is this machine's unavoidable cost per forwarded packet,
+	// measured right before the step (floor.go).
+	Floor *floorResult `json:"floor,omitempty"`
+
 	Profile string   `json:"cpu_profile,omitempty"`
 	Notes   []string `json:"notes,omitempty"`
 
@@ -77,6 +81,9 @@ func (r *stepResult) fill(s settings, base, start, end snapshot, lat, joins *his
 	r.ServerCPUCores = r.ServerCPUSeconds / wall
 	if r.ForwardedPackets > 0 {
 		r.ServerCPUPerPacket = 1e6 * r.ServerCPUSeconds / r.ForwardedPackets
+	}
+	if r.Floor != nil && r.Floor.FloorUS > 0 {
+		r.Floor.Ratio = r.ServerCPUPerPacket / r.Floor.FloorUS
 	}
 	if r.ServerCPUSeconds > 0 {
 		r.PacketsPerCoreSec = r.ForwardedPackets / r.ServerCPUSeconds
