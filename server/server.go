@@ -173,6 +173,12 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.listener = ln
+	// The cluster first: it is the start most likely to fail (NATS), and
+	// nothing else has started yet that a failure would leave running.
+	if err := s.startCluster(); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	if s.cfg.HTTP.MetricsListen != "" {
 		if s.metricsSrv, err = startMetricsServer(s.cfg.HTTP, metricsHandler(s.metrics.Handler(), s.cfg.HTTP.MetricsToken), s.log.Named("metrics")); err != nil {
 			_ = ln.Close()
@@ -181,10 +187,6 @@ func (s *Server) Start() error {
 	}
 	if s.hooks != nil {
 		s.hooks.Start()
-	}
-	if err := s.startCluster(); err != nil {
-		_ = ln.Close()
-		return err
 	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
