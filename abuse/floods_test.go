@@ -68,6 +68,7 @@ func TestSubscriptionAndOfferFloodsAreRateLimited(t *testing.T) {
 			}
 		}
 		flush(ctx, t, attacker)
+		attacker.Close() // its leave is part of what must return to baseline
 	})
 	codes := errorCodes(attacker, fromAtt)
 	t.Logf("subscription+offer flood: replies by code %v", codes)

@@ -234,6 +234,7 @@ func TestCandidatesInTheSDPAreCappedAndNeverDialled(t *testing.T) {
 		}
 		flush(ctx, t, attacker)
 		ctl.waitSamples(ctx, window{media: ctl.mark().media + 100})
+		attacker.Close() // its leave is part of what must return to baseline
 	})
 	codes := errorCodes(attacker, from)
 	if codes[signal.CodeBadSDP] != 1 || countType(attacker, from, signal.TypeAnswer) != 1 {

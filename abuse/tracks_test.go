@@ -41,6 +41,7 @@ func TestManyTracksFromOneParticipantAreRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		flush(ctx, t, attacker)
+		attacker.Close() // its leave is part of what must return to baseline
 	})
 	if n := errorCodes(attacker, from)[signal.CodeTooManyTracks]; n != 1 {
 		t.Errorf("%d too-many-tracks errors, want 1 (got %v)", n, errorCodes(attacker, from))

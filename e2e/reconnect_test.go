@@ -123,8 +123,12 @@ func TestPresenceEdgesNetworkDrop(t *testing.T) {
 		if at[1].After(at[0]) {
 			sample.tiles = at[1].Sub(tBack)
 		}
-		if sample.tiles > 2*time.Second {
+		// The race detector slows pion and the server several times over, so
+		// the bound is asserted by .ci/run's run of this test without -race.
+		if sample.tiles > 2*time.Second && !raceDetector {
 			t.Errorf("back with media %v after the network returned, limit 2 s", ms(sample.tiles))
+		} else if sample.tiles > 2*time.Second {
+			t.Logf("back with media %v after the network returned (-race: the 2 s bound is checked without it)", ms(sample.tiles))
 		}
 		table.add(sample)
 		st, err := observer.state()
