@@ -273,10 +273,10 @@ func (c *control) check(w window, attack string) {
 	c50, c99 := pct(chat, 50), pct(chat, 99)
 	t.Logf("CONTROL %s: media n=%d p50=%s p99=%s; chat n=%d p50=%s p99=%s", attack, len(media), m50, m99, len(chat), c50, c99)
 	if m99 > mediaP99Bound {
-		t.Errorf("%s: control media p99 %s > %s", attack, m99, mediaP99Bound)
+		boundMissed(t, "%s: control media p99 %s > %s", attack, m99, mediaP99Bound)
 	}
 	if c99 > chatP99Bound {
-		t.Errorf("%s: control chat p99 %s > %s", attack, c99, chatP99Bound)
+		boundMissed(t, "%s: control chat p99 %s > %s", attack, c99, chatP99Bound)
 	}
 }
 
@@ -330,7 +330,7 @@ func backToBaseline(t *testing.T, attack string, base, peak usage) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("%s: not back to baseline: goroutines %d (base %d), files %d (base %d), RSS %d KiB (base %d)",
+			boundMissed(t, "%s: not back to baseline: goroutines %d (base %d), files %d (base %d), RSS %d KiB (base %d)",
 				attack, u.goroutines, base.goroutines, u.files, base.files, u.rssKiB, base.rssKiB)
 			return
 		}
@@ -449,4 +449,17 @@ func publishing(ctx context.Context, t *testing.T, c *testclient.Client, stream 
 		case <-time.After(20 * time.Millisecond): // the packet interval
 		}
 	}
+}
+
+// boundMissed fails the test for a latency or resource bound, except in a
+// -race build: the race detector slows pion and the server several times
+// over, so there the bound is only logged, and .ci/run runs this package
+// again without -race, where it is asserted.
+func boundMissed(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if raceDetector {
+		t.Logf("-race, not asserted: "+format, args...)
+		return
+	}
+	t.Errorf(format, args...)
 }
