@@ -151,11 +151,6 @@ func TestTranscriptMatchesTheRealServer(t *testing.T) {
 				continue // the client's own socket-closed marker
 			}
 			real[who][key(v)] = append(real[who][key(v)], shape(v))
-			if cand, ok := v["candidate"].(map[string]any); ok && v["type"] == signal.TypeCandidate {
-				if cand["sdpMid"] == "" || cand["usernameFragment"] == "" {
-					t.Errorf("%s got a candidate without its mid or ufrag: %s", who, m.Raw)
-				}
-			}
 		}
 	}
 

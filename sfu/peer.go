@@ -75,7 +75,7 @@ func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
 			p.localPending = append(p.localPending, init)
 			return
 		}
-		p.events.Candidate(p.labelled(init))
+		p.events.Candidate(init)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s != webrtc.PeerConnectionStateFailed && s != webrtc.PeerConnectionStateClosed {
@@ -159,7 +159,7 @@ func (p *peer) announce(send func()) {
 	}
 	p.localReady = true
 	for _, c := range p.localPending {
-		p.events.Candidate(p.labelled(c))
+		p.events.Candidate(c)
 	}
 	p.localPending = nil
 }
