@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/switchyard-sfu/switchyard/sfu"
 )
 
 // HTTP signaling (WHIP/WHEP, package whip) has no channel to trickle on:
@@ -54,7 +52,7 @@ func (p *Participant) gathered(ctx context.Context, done <-chan struct{}, sdp fu
 }
 
 // sourceTracks picks what a WHEP viewer plays; see WatchOffer.
-func (r *Room) sourceTracks(viewer *Participant, source string) ([]*sfu.Track, error) {
+func (r *Room) sourceTracks(viewer *Participant, source string) ([]Track, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, o := range r.othersThan(viewer) {

@@ -37,7 +37,7 @@ type Options struct {
 // Manager holds every room on this server. Lock order: Manager.mu before
 // Room.mu; nothing that holds a Room.mu takes Manager.mu.
 type Manager struct {
-	engine   *sfu.Engine
+	media    Media
 	opts     Options
 	log      *zap.Logger
 	observer Observer
@@ -62,6 +62,11 @@ type Manager struct {
 
 // NewManager makes an empty Manager that builds peer connections with engine.
 func NewManager(engine *sfu.Engine, opts Options) *Manager {
+	return newManager(sfuMedia{engine}, opts)
+}
+
+// newManager is NewManager for any Media; room's tests give it a fake.
+func newManager(media Media, opts Options) *Manager {
 	obs := opts.Observer
 	if obs == nil {
 		obs = nopObserver{}
@@ -71,7 +76,7 @@ func NewManager(engine *sfu.Engine, opts Options) *Manager {
 		journal = nopJournal{}
 	}
 	return &Manager{
-		engine:       engine,
+		media:        media,
 		opts:         opts,
 		log:          cmp.Or(opts.Log, zap.NewNop()),
 		observer:     obs,
@@ -396,5 +401,5 @@ func (m *Manager) iceServersFor(participantID string, expires time.Time) []webrt
 	if m.opts.ICEServers != nil {
 		return m.opts.ICEServers(participantID, expires)
 	}
-	return m.engine.ICEServers()
+	return m.media.ICEServers()
 }

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v3"
-	"github.com/switchyard-sfu/switchyard/sfu"
 )
 
 // Notices are what a Client hears beyond membership and negotiation. Like
@@ -40,7 +39,7 @@ type ChatMessage struct {
 
 // noticeTrack tells p the id of its new track t and, for audio, makes the
 // room watch for speakers; callers hold r.mu.
-func (r *Room) noticeTrack(p *Participant, t *sfu.Track) {
+func (r *Room) noticeTrack(p *Participant, t Track) {
 	p.client.Published(trackInfo(t), t.Mid())
 	if t.Kind() == webrtc.RTPCodecTypeAudio {
 		r.watchSpeakers(&p.manager.speakerLoops)

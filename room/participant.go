@@ -24,15 +24,15 @@ type Participant struct {
 	secret   string
 	client   Client
 	manager  *Manager
-	pub      *sfu.Publisher
-	sub      *sfu.Subscriber
+	pub      Publisher
+	sub      Subscriber
 	room     *Room     // set once at join
 	joinedAt time.Time // set once at join
 	// resumedFrom is the session this one continues (resume.go); set once at join.
 	resumedFrom string
 
 	// Guarded by room.mu.
-	tracks map[string]*sfu.Track
+	tracks map[string]Track
 	left   bool
 
 	lastHeard atomic.Int64 // unix nanoseconds of the last sign of life
@@ -47,7 +47,7 @@ func (m *Manager) newParticipant(name string, client Client) (*Participant, erro
 		secret:  ids.Secret(),
 		client:  client,
 		manager: m,
-		tracks:  make(map[string]*sfu.Track),
+		tracks:  make(map[string]Track),
 	}
 	fail := func(role PC, reason Reason) func(webrtc.PeerConnectionState) {
 		return func(state webrtc.PeerConnectionState) {
@@ -63,15 +63,15 @@ func (m *Manager) newParticipant(name string, client Client) (*Participant, erro
 		return func(c *webrtc.ICECandidateInit) { p.client.Candidate(role, c) }
 	}
 	var err error
-	p.sub, err = m.engine.NewSubscriber(sfu.SubscriberEvents{
-		PeerEvents: sfu.PeerEvents{Candidate: candidate(PCSubscribe), Failed: fail(PCSubscribe, ReasonPCFailed)},
+	p.sub, err = m.media.NewSubscriber(SubscriberEvents{
+		PeerEvents: PeerEvents{Candidate: candidate(PCSubscribe), Failed: fail(PCSubscribe, ReasonPCFailed)},
 		Offer:      func(sdp string) { p.client.Offer(sdp) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("subscribe peer connection: %w", err)
 	}
-	p.pub, err = m.engine.NewPublisher(p.id, sfu.PublisherEvents{
-		PeerEvents:   sfu.PeerEvents{Candidate: candidate(PCPublish), Failed: fail(PCPublish, ReasonPCFailed)},
+	p.pub, err = m.media.NewPublisher(p.id, PublisherEvents{
+		PeerEvents:   PeerEvents{Candidate: candidate(PCPublish), Failed: fail(PCPublish, ReasonPCFailed)},
 		Answer:       func(sdp string) { p.client.Answer(sdp) },
 		TrackStarted: p.trackStarted,
 		TrackEnded:   p.trackEnded,
@@ -147,7 +147,7 @@ func (p *Participant) hasLeft() bool {
 
 // trackStarted announces a new track to the room, then offers it to every
 // other member.
-func (p *Participant) trackStarted(t *sfu.Track) {
+func (p *Participant) trackStarted(t Track) {
 	r := p.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -168,7 +168,7 @@ func (p *Participant) trackStarted(t *sfu.Track) {
 }
 
 // trackEnded withdraws a track the publisher stopped sending.
-func (p *Participant) trackEnded(t *sfu.Track) {
+func (p *Participant) trackEnded(t Track) {
 	r := p.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -186,7 +186,7 @@ func (p *Participant) trackEnded(t *sfu.Track) {
 }
 
 // forward adds t to to's subscribe PC; callers hold the room lock.
-func (m *Manager) forward(t *sfu.Track, to *Participant) {
+func (m *Manager) forward(t Track, to *Participant) {
 	if !to.perms.Subscribe {
 		return
 	}
@@ -202,12 +202,12 @@ func (p *Participant) closePeers() {
 }
 
 // sortedTracks returns the published tracks, audio first; callers hold room.mu.
-func (p *Participant) sortedTracks() []*sfu.Track {
-	list := make([]*sfu.Track, 0, len(p.tracks))
+func (p *Participant) sortedTracks() []Track {
+	list := make([]Track, 0, len(p.tracks))
 	for _, t := range p.tracks {
 		list = append(list, t)
 	}
-	slices.SortFunc(list, func(a, b *sfu.Track) int {
+	slices.SortFunc(list, func(a, b Track) int {
 		return cmp.Or(cmp.Compare(a.Kind(), b.Kind()), strings.Compare(a.ID(), b.ID()))
 	})
 	return list
@@ -222,7 +222,7 @@ func (p *Participant) info() ParticipantInfo {
 	return info
 }
 
-func trackInfo(t *sfu.Track) TrackInfo {
+func trackInfo(t Track) TrackInfo {
 	return TrackInfo{ID: t.ID(), Kind: t.Kind().String(), StreamID: t.StreamID(), Codec: t.MimeType(), Muted: t.Muted()}
 }
 
