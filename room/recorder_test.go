@@ -1,6 +1,7 @@
 package room
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -145,6 +146,15 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	}
 	opts.Observer = f.obs
 	f.m = newManager(f.media, opts)
+	// Shutdown ends every room's speaker sampling: no test leaves a
+	// goroutine behind (TestShutdownEndsSpeakerSampling looks for any).
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := f.m.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
 	return f
 }
 
