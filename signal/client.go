@@ -14,8 +14,8 @@ import (
 // event for the old participant can never be mistaken for the new.
 type membership struct {
 	s           *session
-	participant *room.Participant // set right after Join returns
-	ended       atomic.Bool       // set by Left
+	participant member      // set right after Join returns
+	ended       atomic.Bool // set by Left
 }
 
 func (m *membership) Joined(info room.JoinInfo) {

@@ -120,7 +120,7 @@ func decode(data []byte, v any) error {
 }
 
 // joined returns the live participant, or errNotJoined.
-func (s *session) joined() (*room.Participant, error) {
+func (s *session) joined() (member, error) {
 	m := s.current
 	if m == nil || m.ended.Load() || m.participant == nil {
 		return nil, errNotJoined

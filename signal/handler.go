@@ -92,7 +92,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has already answered with an HTTP error
 	}
-	s := newSession(conn, h.rooms, h.opts, h.log)
+	s := newSession(conn, managerRooms{h.rooms}, h.opts, h.log)
 	h.mu.Lock()
 	h.sessions[s] = struct{}{}
 	if h.closing { // Shutdown began during the upgrade and missed s

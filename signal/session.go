@@ -37,7 +37,7 @@ type outgoing struct {
 // writer of data frames, as gorilla/websocket requires.
 type session struct {
 	conn  *websocket.Conn
-	rooms *room.Manager
+	rooms roomManager
 	opts  Options
 	log   *zap.Logger
 
@@ -50,7 +50,7 @@ type session struct {
 	limits     limits      // read loop only; ratelimit.go
 }
 
-func newSession(conn *websocket.Conn, rooms *room.Manager, opts Options, log *zap.Logger) *session {
+func newSession(conn *websocket.Conn, rooms roomManager, opts Options, log *zap.Logger) *session {
 	return &session{
 		conn:  conn,
 		rooms: rooms,
