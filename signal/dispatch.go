@@ -2,13 +2,11 @@ package signal
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"unicode/utf8"
 
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/room"
-	"github.com/switchyard-sfu/switchyard/sfu"
 	"go.uber.org/zap"
 )
 
@@ -63,53 +61,6 @@ func (s *session) dispatch(data []byte) {
 		}
 		s.sendError(code, err.Error(), env.Type)
 	}
-}
-
-// requestError is a client mistake with its protocol error code.
-type requestError struct {
-	code string
-	msg  string
-}
-
-func (e *requestError) Error() string { return e.msg }
-
-func badMessage(format string, args ...any) error {
-	return &requestError{code: CodeBadMessage, msg: fmt.Sprintf(format, args...)}
-}
-
-var errNotJoined = &requestError{code: CodeNotJoined, msg: "join a room first"}
-
-// errorCode maps an error from any layer to the code the client sees.
-func errorCode(err error) string {
-	if code := tokenErrorCode(err); code != "" {
-		return code
-	}
-	var re *requestError
-	switch {
-	case errors.As(err, &re):
-		return re.code
-	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrBadName):
-		return CodeBadMessage
-	case errors.Is(err, room.ErrTooManyTracks):
-		return CodeTooManyTracks
-	case errors.Is(err, room.ErrRoomFull):
-		return CodeRoomFull
-	case errors.Is(err, room.ErrShuttingDown):
-		return CodeShuttingDown
-	case errors.Is(err, room.ErrClusterLost):
-		return CodeClusterLost
-	case errors.Is(err, room.ErrLeft):
-		return CodeNotJoined
-	case errors.Is(err, sfu.ErrBadSDP):
-		return CodeBadSDP
-	case errors.Is(err, sfu.ErrBadCandidate):
-		return CodeBadCandidate
-	case errors.Is(err, sfu.ErrWrongState):
-		return CodeWrongState
-	case errors.Is(err, sfu.ErrUnknownTrack):
-		return CodeUnknownTrack
-	}
-	return CodeInternal
 }
 
 func decode(data []byte, v any) error {

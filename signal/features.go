@@ -1,8 +1,6 @@
 package signal
 
 import (
-	"errors"
-
 	"github.com/switchyard-sfu/switchyard/room"
 )
 
@@ -36,7 +34,7 @@ func (s *session) handleMute(data []byte) error {
 	if err != nil {
 		return err
 	}
-	return noticeError(p.SetTrackMuted(msg.Track, *msg.Muted))
+	return p.SetTrackMuted(msg.Track, *msg.Muted)
 }
 
 func (s *session) handleChat(data []byte) error {
@@ -48,26 +46,5 @@ func (s *session) handleChat(data []byte) error {
 	if err != nil {
 		return err
 	}
-	return noticeError(p.SendChat(msg.Text))
-}
-
-// noticeError gives mute and chat failures their codes; anything else
-// goes on to errorCode.
-func noticeError(err error) error {
-	code := ""
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, room.ErrUnknownTrack):
-		code = CodeUnknownTrack
-	case errors.Is(err, room.ErrChatTooLong):
-		code = CodeChatTooLong
-	case errors.Is(err, room.ErrRateLimited):
-		code = CodeRateLimited
-	case errors.Is(err, room.ErrChatEmpty), errors.Is(err, room.ErrChatBadText):
-		code = CodeBadMessage
-	default:
-		return err
-	}
-	return &requestError{code: code, msg: err.Error()}
+	return p.SendChat(msg.Text)
 }

@@ -3,7 +3,14 @@
 // one read loop and one write loop per connection with ping/pong liveness.
 package signal
 
-import "github.com/switchyard-sfu/switchyard/room"
+import (
+	"time"
+
+	"github.com/switchyard-sfu/switchyard/room"
+)
+
+// Every message on the wire, both ways: docs/protocol.md describes these
+// structs. Error codes are in errors.go.
 
 // Message types, client → server.
 const (
@@ -31,21 +38,6 @@ const (
 const (
 	PCPublish   = "publish"   // client → server media; the client offers
 	PCSubscribe = "subscribe" // server → client media; the server offers
-)
-
-// Error codes sent in error messages.
-const (
-	CodeBadMessage   = "bad-message"       // not JSON, or a field is missing or wrong
-	CodeUnknownType  = "unknown-type"      // type is not one this server knows
-	CodeTooLarge     = "message-too-large" // the frame exceeded signaling.max_message_size
-	CodeNotJoined    = "not-joined"        // the message needs a joined session
-	CodeRoomFull     = "room-full"         // room.max_participants reached
-	CodeBadSDP       = "bad-sdp"           // the SDP could not be applied
-	CodeBadCandidate = "bad-candidate"     // the ICE candidate could not be applied
-	CodeWrongState   = "wrong-state"       // e.g. an answer nobody asked for
-	CodeInternal     = "internal"          // the server failed; the session goes on
-	CodeShuttingDown = "shutting-down"     // the server is draining and takes no joins
-	CodeUnknownTrack = "unknown-track"     // mute or subscription named a track the client does not publish / receive
 )
 
 // Envelope is decoded first to learn the type; the rest of the same object
@@ -186,4 +178,88 @@ type Error struct {
 	Message string `json:"message"`
 	// Ref echoes the type of the request that failed, when known.
 	Ref string `json:"ref,omitempty"`
+}
+
+// Message types for mute, active speakers and chat (docs/protocol.md).
+const (
+	TypeMute           = "mute"            // client → server
+	TypeChat           = "chat"            // both ways
+	TypePublished      = "published"       // server → publisher: its own track's id
+	TypeTrackMuted     = "track-muted"     // server → room
+	TypeActiveSpeakers = "active-speakers" // server → room
+)
+
+// Mute asks the server to stop (or resume) forwarding one of the client's
+// own tracks and to tell the room.
+type Mute struct {
+	Type  string `json:"type"`
+	Track string `json:"track"` // server track id, from published
+	Muted *bool  `json:"muted"` // required
+}
+
+// Chat is a chat message from the client.
+type Chat struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// ChatRelay is a chat message relayed to the room.
+type ChatRelay struct {
+	Type string    `json:"type"`
+	From string    `json:"from"`
+	Name string    `json:"name"`
+	Text string    `json:"text"`
+	Time time.Time `json:"time"`
+}
+
+// Published gives a publisher the server's id for its own new track.
+type Published struct {
+	Type  string    `json:"type"`
+	Track TrackInfo `json:"track"`
+	Mid   string    `json:"mid"`
+}
+
+// TrackMuted says a track was muted or unmuted.
+type TrackMuted struct {
+	Type          string `json:"type"`
+	ParticipantID string `json:"participant_id"`
+	TrackID       string `json:"track_id"`
+	Kind          string `json:"kind"`
+	Muted         bool   `json:"muted"`
+}
+
+// Speaker is one entry of active-speakers.
+type Speaker = room.Speaker
+
+// ActiveSpeakers lists who speaks now, loudest first.
+type ActiveSpeakers struct {
+	Type     string    `json:"type"`
+	Speakers []Speaker `json:"speakers"`
+}
+
+// TypeServerDraining tells every connection the server is going away.
+const TypeServerDraining = "server-draining"
+
+// ServerDraining says the server takes no new joins and will close the
+// remaining sessions (reason server-shutdown) at Deadline at the latest.
+type ServerDraining struct {
+	Type       string    `json:"type"`
+	Deadline   time.Time `json:"deadline"`
+	DeadlineMS int64     `json:"deadline_ms"` // ms from when this was sent
+}
+
+// TypeRedirect answers a join for a room that lives on another cluster
+// node: the client sends the same join (with the same token, which every
+// node of a cluster verifies with the same key) to URL instead.
+const TypeRedirect = "redirect"
+
+// Redirect is the redirect message (docs/protocol.md). Node and
+// Incarnation name the owner the cluster chose, so a client seeing a
+// second redirect for the same owner incarnation knows it is looping.
+type Redirect struct {
+	Type        string `json:"type"`
+	Room        string `json:"room"`
+	URL         string `json:"url"`
+	Node        string `json:"node"`
+	Incarnation uint64 `json:"incarnation"`
 }
