@@ -18,6 +18,7 @@ import (
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/config"
 	"github.com/switchyard-sfu/switchyard/internal/cpulock"
+	"github.com/switchyard-sfu/switchyard/internal/servertest"
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/server"
 	"github.com/switchyard-sfu/switchyard/signal"
@@ -53,14 +54,8 @@ type harness struct {
 }
 
 func baseConfig() config.Config {
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.ICE.Interfaces = []string{"lo"}
-	cfg.ICE.UDPListen = "127.0.0.1:0"
-	cfg.ICE.TCPListen = ""
-	cfg.ICE.UDP4Only = true
+	cfg := servertest.Loopback()
 	cfg.ICE.DetectPublicIP = false
-	cfg.SessionLog.Path = ""
 	return cfg
 }
 
@@ -77,21 +72,12 @@ func start(t *testing.T, mutate func(*config.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
+	addr := servertest.Start(t, srv, waitLimit)
 	api, err := testclient.NewAPI()
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, srv: srv, api: api, url: "ws://" + srv.Addr().String() + "/v1/rtc", cfg: cfg}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	h := &harness{t: t, srv: srv, api: api, url: "ws://" + addr + "/v1/rtc", cfg: cfg}
 	return h
 }
 

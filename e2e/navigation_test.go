@@ -30,44 +30,19 @@ func edgeRuns() int {
 }
 
 // joinedCount is how many join events there were.
-func (r *recorder) joinedCount() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.joined)
-}
+func (r *recorder) joinedCount() int { return r.JoinedCount() }
 
 // waitResumed returns the join that resumed participant id.
 func (r *recorder) waitResumed(ctx context.Context, id string) (room.JoinEvent, error) {
-	for {
-		r.mu.Lock()
-		for _, e := range r.joined {
-			if e.ResumedFrom == id {
-				r.mu.Unlock()
-				return e, nil
-			}
-		}
-		ch := r.changed
-		r.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return room.JoinEvent{}, fmt.Errorf("no join resuming %s: %w", id, ctx.Err())
-		}
+	e, err := r.WaitJoin(ctx, func(e room.JoinEvent) bool { return e.ResumedFrom == id })
+	if err != nil {
+		return room.JoinEvent{}, fmt.Errorf("no join resuming %s: %w", id, err)
 	}
+	return e, nil
 }
 
 // leavesOf lists the leave events of participant id.
-func (r *recorder) leavesOf(id string) []leftEvent {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []leftEvent
-	for _, e := range r.left {
-		if e.ParticipantID == id {
-			out = append(out, e)
-		}
-	}
-	return out
-}
+func (r *recorder) leavesOf(id string) []leftEvent { return r.LeavesOf(id) }
 
 // edgeServer is a second web server, on another port (so another
 // origin), for pages a participant navigates to: slow to answer, 204,

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/switchyard-sfu/switchyard/config"
-	"github.com/switchyard-sfu/switchyard/room"
+	"github.com/switchyard-sfu/switchyard/internal/servertest"
 	"github.com/switchyard-sfu/switchyard/server"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
@@ -34,15 +34,8 @@ func startServer(t *testing.T) *e2eServer {
 // startServerWith is startServer with a config change applied first.
 func startServerWith(t *testing.T, modify func(*config.Config)) *e2eServer {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.ICE.Interfaces = []string{"lo"}
-	// Tests run in parallel: one UDP mux each, on a port the OS picks.
-	cfg.ICE.UDPListen = "127.0.0.1:0"
-	cfg.ICE.TCPListen = ""
-	cfg.ICE.UDP4Only = true
+	cfg := servertest.Loopback()
 	cfg.ICE.Loopback = true
-	cfg.SessionLog.Path = ""
 	modify(&cfg)
 	rec := newRecorder()
 	quiet := &quietAfterEnd{TestingT: t}
@@ -52,17 +45,8 @@ func startServerWith(t *testing.T, modify func(*config.Config)) *e2eServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("server shutdown: %v", err)
-		}
-	})
-	return &e2eServer{cfg: cfg, srv: srv, base: "http://" + srv.Addr().String(), rec: rec}
+	addr := servertest.Start(t, srv, 10*time.Second)
+	return &e2eServer{cfg: cfg, srv: srv, base: "http://" + addr, rec: rec}
 }
 
 // participants counts the participants the server has right now.
@@ -85,68 +69,22 @@ func (s *e2eServer) inRoom(roomName string) map[string]bool {
 }
 
 // leftEvent is a LeaveEvent with the moment the observer got it.
-type leftEvent struct {
-	room.LeaveEvent
-	At time.Time
-}
+type leftEvent = servertest.Left
 
-// recorder is a room.Observer whose events can be awaited.
-type recorder struct {
-	mu      sync.Mutex
-	joined  []room.JoinEvent
-	left    []leftEvent
-	changed chan struct{} // closed and replaced on every event
-}
+// recorder is the shared harness's Observer (internal/servertest), with
+// the names these tests were written against.
+type recorder struct{ *servertest.Recorder }
 
-func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
-
-func (r *recorder) Joined(e room.JoinEvent) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.joined = append(r.joined, e)
-	r.notify()
-}
-
-func (r *recorder) Left(e room.LeaveEvent) {
-	at := time.Now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.left = append(r.left, leftEvent{LeaveEvent: e, At: at})
-	r.notify()
-}
-
-func (r *recorder) notify() {
-	close(r.changed)
-	r.changed = make(chan struct{})
-}
+func newRecorder() *recorder { return &recorder{servertest.NewRecorder()} }
 
 // waitLeft returns the leave event of participant id, waiting for it
 // until ctx ends.
 func (r *recorder) waitLeft(ctx context.Context, id string) (leftEvent, error) {
-	for {
-		r.mu.Lock()
-		for _, e := range r.left {
-			if e.ParticipantID == id {
-				r.mu.Unlock()
-				return e, nil
-			}
-		}
-		ch := r.changed
-		r.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return leftEvent{}, fmt.Errorf("no leave event for %s: %w", id, ctx.Err())
-		}
-	}
+	return r.WaitLeft(ctx, id)
 }
 
 // leftCount is how many leave events there were.
-func (r *recorder) leftCount() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.left)
-}
+func (r *recorder) leftCount() int { return r.LeftCount() }
 
 // quietAfterEnd drops log lines that arrive after the test has ended (a
 // background goroutine of the server finishing late), which would

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/config"
+	"github.com/switchyard-sfu/switchyard/internal/servertest"
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/room"
 	"github.com/switchyard-sfu/switchyard/signal"
@@ -20,45 +20,16 @@ import (
 // waitLimit bounds every wait in these tests; nothing should take long.
 const waitLimit = 15 * time.Second
 
-// recorder is an Observer the tests can wait on.
-type recorder struct {
-	mu     sync.Mutex
-	events []any
-	signal chan struct{}
-}
+// recorder is the shared harness's Observer (internal/servertest), with
+// the waitLeft these tests were written against.
+type recorder struct{ *servertest.Recorder }
 
-func newRecorder() *recorder { return &recorder{signal: make(chan struct{}, 1)} }
-
-func (r *recorder) Joined(e room.JoinEvent) { r.add(e) }
-func (r *recorder) Left(e room.LeaveEvent)  { r.add(e) }
-
-func (r *recorder) add(e any) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-	select {
-	case r.signal <- struct{}{}:
-	default:
-	}
-}
+func newRecorder() *recorder { return &recorder{servertest.NewRecorder()} }
 
 // waitLeft returns the leave event of participant id.
 func (r *recorder) waitLeft(ctx context.Context, id string) (room.LeaveEvent, error) {
-	for {
-		r.mu.Lock()
-		for _, e := range r.events {
-			if l, ok := e.(room.LeaveEvent); ok && l.ParticipantID == id {
-				r.mu.Unlock()
-				return l, nil
-			}
-		}
-		r.mu.Unlock()
-		select {
-		case <-r.signal:
-		case <-ctx.Done():
-			return room.LeaveEvent{}, fmt.Errorf("no leave event for %s: %w", id, ctx.Err())
-		}
-	}
+	l, err := r.WaitLeft(ctx, id)
+	return l.LeaveEvent, err
 }
 
 type harness struct {
@@ -70,14 +41,7 @@ type harness struct {
 }
 
 func testConfig() config.Config {
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.ICE.Interfaces = []string{"lo"}
-	// Tests run in parallel: one UDP mux each, on a port the OS picks.
-	cfg.ICE.UDPListen = "127.0.0.1:0"
-	cfg.ICE.TCPListen = ""
-	cfg.ICE.UDP4Only = true
-	cfg.SessionLog.Path = ""
+	cfg := servertest.Loopback()
 	cfg.HTTP.MaxWebSocketsPerIP = 0 // tests open hundreds of sockets from 127.0.0.1
 	return cfg
 }
@@ -101,22 +65,13 @@ func startServerWith(t *testing.T, cfg config.Config, opts Options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
+	// Bounded, but with room for a big room closing under -race.
+	addr := servertest.Start(t, srv, waitLimit)
 	api, err := testclient.NewAPI()
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, srv: srv, api: api, url: "ws://" + srv.Addr().String() + "/v1/rtc", recorder: rec}
-	t.Cleanup(func() {
-		// Bounded, but with room for a big room closing under -race.
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	h := &harness{t: t, srv: srv, api: api, url: "ws://" + addr + "/v1/rtc", recorder: rec}
 	return h
 }
 

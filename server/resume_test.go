@@ -138,10 +138,8 @@ func TestResume(t *testing.T) {
 
 // joinEvent returns the join event of participant id, or the zero event.
 func (h *harness) joinEvent(id string) room.JoinEvent {
-	h.recorder.mu.Lock()
-	defer h.recorder.mu.Unlock()
-	for _, e := range h.recorder.events {
-		if j, ok := e.(room.JoinEvent); ok && j.ParticipantID == id {
+	for _, j := range h.recorder.Joins() {
+		if j.ParticipantID == id {
 			return j
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard-sfu/switchyard/auth"
-	"github.com/switchyard-sfu/switchyard/config"
+	"github.com/switchyard-sfu/switchyard/internal/servertest"
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/server"
 	"github.com/switchyard-sfu/switchyard/signal"
@@ -52,24 +52,13 @@ func TestTokenCommandPrintsAVerifiableToken(t *testing.T) {
 }
 
 func TestAdminCommandsCallTheAPI(t *testing.T) {
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.ICE.Interfaces = []string{"lo"}
-	cfg.ICE.UDP4Only = true
-	cfg.SessionLog.Path = ""
+	cfg := servertest.Loopback()
 	cfg.Auth.Secret = cliSecret
 	srv, err := server.New(cfg, server.Options{Log: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	servertest.Start(t, srv, 5*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	url := "http://" + srv.Addr().String()
