@@ -1,7 +1,3 @@
-// Package sfu is Switchyard's media core: peer connections, receiving
-// published tracks, fanning their RTP out to subscribers, and relaying
-// keyframe requests. It knows nothing of rooms or WebSockets; its owner
-// learns what happens through the callbacks it passes in.
 package sfu
 
 import (

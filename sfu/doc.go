@@ -1,0 +1,51 @@
+// Package sfu is Switchyard's media core: peer connections, receiving
+// published tracks, fanning their RTP out to subscribers, and relaying
+// keyframe requests. It knows nothing of rooms or WebSockets; its owner
+// learns what happens through the callbacks it passes in (package room
+// wraps them in its media seam, room/media.go).
+//
+// # The packet path
+//
+// One goroutine per published stream reads; one per subscriber track
+// writes. Between them a packet is a pooled, refcounted buffer shared by
+// reference, never copied:
+//
+//	publisher.go  NewPublisher: pion OnTrack → newTrack (track.go), or one
+//	              Track per simulcast layer group (simulcast.go)
+//	track.go      Track.readLoop → readPackets: getPacket (packet.go),
+//	              remote.Read, Track.admit (trackstate.go: mute, keyframe
+//	              detection), noteLayerPacket (simulcast bitrates)
+//	track.go      Track.fanOut: one ref per subscriber plus the NACK
+//	              history (history.go); load the immutable subscriber
+//	              slice (atomic.Pointer, copy-on-write in addDownTrack)
+//	downtrack.go  DownTrack.enqueue → packetRing.push (ring.go); a full
+//	              ring drops for that subscriber only (packetsDropped)
+//	downtrack.go  DownTrack.writeLoop → write: rewriteForSubscriber
+//	              (retransmit.go: SSRC, payload type, extensions),
+//	              layerSelector.forward (selector.go, rewriter.go: the
+//	              simulcast layer's seq/timestamp), WriteRTP; the first
+//	              packet delivered asks for a keyframe
+//
+// RTCP comes back the other way: DownTrack.readRTCP turns a subscriber's
+// PLI/FIR into requestKeyframe (selector.go → keyframe.go, rate-limited
+// per track) and answers its NACKs from the history (retransmit.go);
+// reports.go reads the publisher's RTCP (sender reports, BYE); bwe.go, allocator.go
+// and layerfeedback.go pick each subscriber's simulcast layer from the
+// send-side estimate (interceptors.go) and the size it shows the video at.
+//
+// # The leave path
+//
+// sfu never decides that someone left; it reports and obeys:
+//
+//	peer.go        OnConnectionStateChange failed/closed → PeerEvents.Failed,
+//	               at most once and never after Close (room turns it into
+//	               pc-failed or pc-closed)
+//	track.go       the publisher's stream ends (or its RTCP BYE arrives,
+//	               reports.go) → readLoop's deferred
+//	               PublisherEvents.TrackEnded (room withdraws the track)
+//	subscriber.go  Subscriber.RemoveTrack: drop the DownTrack from the
+//	               Track's slice, stop its sender, close its write loop
+//	               (returning queued packets to the pool), renegotiate
+//	peer.go        Close: idempotent; ends every read and write loop of
+//	               the connection, reporting nothing
+package sfu
