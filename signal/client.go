@@ -24,7 +24,7 @@ func (m *membership) Joined(info room.JoinInfo) {
 		Room:             info.Room,
 		ParticipantID:    info.ParticipantID,
 		LeaveSecret:      info.LeaveSecret,
-		Participants:     info.Participants,
+		Participants:     wireParticipants(info.Participants),
 		ICEServers:       make([]ICEServer, 0, len(info.ICEServers)),
 		PingInterval:     m.s.opts.PingInterval.Milliseconds(),
 		PingTimeout:      m.s.opts.PingTimeout.Milliseconds(),
@@ -44,7 +44,7 @@ func (m *membership) Joined(info room.JoinInfo) {
 }
 
 func (m *membership) ParticipantJoined(p room.ParticipantInfo) {
-	m.s.send(ParticipantJoined{Type: TypeParticipantJoined, Participant: p})
+	m.s.send(ParticipantJoined{Type: TypeParticipantJoined, Participant: wireParticipant(p)})
 }
 
 func (m *membership) ParticipantLeft(id string, reason room.Reason) {
@@ -52,7 +52,7 @@ func (m *membership) ParticipantLeft(id string, reason room.Reason) {
 }
 
 func (m *membership) TrackPublished(id string, t room.TrackInfo) {
-	m.s.send(TrackPublished{Type: TypeTrackPublished, ParticipantID: id, Track: t})
+	m.s.send(TrackPublished{Type: TypeTrackPublished, ParticipantID: id, Track: wireTrack(t)})
 }
 
 func (m *membership) TrackUnpublished(id string, t room.TrackInfo) {

@@ -7,7 +7,7 @@ import (
 // Room notices (room.Notices) as wire messages.
 
 func (m *membership) Published(t room.TrackInfo, mid string) {
-	m.s.send(Published{Type: TypePublished, Track: t, Mid: mid})
+	m.s.send(Published{Type: TypePublished, Track: wireTrack(t), Mid: mid})
 }
 
 func (m *membership) TrackMuted(id string, t room.TrackInfo) {
@@ -15,7 +15,7 @@ func (m *membership) TrackMuted(id string, t room.TrackInfo) {
 }
 
 func (m *membership) ActiveSpeakers(speakers []room.Speaker) {
-	m.s.send(ActiveSpeakers{Type: TypeActiveSpeakers, Speakers: speakers})
+	m.s.send(ActiveSpeakers{Type: TypeActiveSpeakers, Speakers: wireSpeakers(speakers)})
 }
 
 func (m *membership) Chat(c room.ChatMessage) {

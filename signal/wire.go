@@ -102,12 +102,26 @@ type Leave struct {
 	Type string `json:"type"`
 }
 
-// TrackInfo and ParticipantInfo are the room's own descriptions, which
-// already carry their wire names.
-type (
-	TrackInfo       = room.TrackInfo
-	ParticipantInfo = room.ParticipantInfo
-)
+// TrackInfo describes one published track on the wire. It is signal's
+// own, not room's: renaming a room field must not change the protocol
+// (wireconv.go converts).
+type TrackInfo struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"` // "audio" or "video"
+	StreamID string `json:"stream_id"`
+	Codec    string `json:"codec,omitempty"`
+	Muted    bool   `json:"muted"`
+}
+
+// ParticipantInfo describes someone in a room on the wire.
+type ParticipantInfo struct {
+	ID          string      `json:"id"`
+	Identity    string      `json:"identity,omitempty"`
+	Name        string      `json:"name"`
+	JoinedAt    time.Time   `json:"joined_at"`
+	Tracks      []TrackInfo `json:"tracks"`
+	ResumedFrom string      `json:"resumed_from,omitempty"`
+}
 
 // ICEServer mirrors the browser's RTCIceServer.
 type ICEServer struct {
@@ -229,7 +243,10 @@ type TrackMuted struct {
 }
 
 // Speaker is one entry of active-speakers.
-type Speaker = room.Speaker
+type Speaker struct {
+	ParticipantID string  `json:"participant_id"`
+	Level         float64 `json:"level"` // 0 (-127 dBov) to 1 (0 dBov)
+}
 
 // ActiveSpeakers lists who speaks now, loudest first.
 type ActiveSpeakers struct {

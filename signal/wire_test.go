@@ -229,3 +229,41 @@ func TestEveryErrorCodeAndMessageTypeIsTested(t *testing.T) {
 		}
 	}
 }
+
+// The wire names of a participant and its tracks are signal's (wire.go),
+// whatever room calls its fields: every field arrives under its
+// documented name, with its value.
+func TestParticipantAndTrackWireNames(t *testing.T) {
+	s := testSession(t, &fakeRooms{}, Options{})
+	m := &membership{s: s}
+	at := time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC)
+	m.ParticipantJoined(room.ParticipantInfo{ID: "p2", Identity: "u2", Name: "bob", JoinedAt: at, ResumedFrom: "p1",
+		Tracks: []room.TrackInfo{{ID: "t1", Kind: "video", StreamID: "p2", Codec: "video/VP8", Muted: true}}})
+	msgs := sent(t, s)
+	p, _ := msgs[0]["participant"].(map[string]any)
+	want := map[string]any{"id": "p2", "identity": "u2", "name": "bob", "joined_at": "2026-12-02T01:00:00Z", "resumed_from": "p1"}
+	for k, v := range want {
+		if p[k] != v {
+			t.Errorf("participant %s = %v, want %v", k, p[k], v)
+		}
+	}
+	tracks, _ := p["tracks"].([]any)
+	if len(p) != len(want)+1 || len(tracks) != 1 {
+		t.Fatalf("participant carries %v, want exactly %v and tracks", p, want)
+	}
+	tr, _ := tracks[0].(map[string]any)
+	wantTrack := map[string]any{"id": "t1", "kind": "video", "stream_id": "p2", "codec": "video/VP8", "muted": true}
+	if len(tr) != len(wantTrack) {
+		t.Fatalf("track carries %v, want %v", tr, wantTrack)
+	}
+	for k, v := range wantTrack {
+		if tr[k] != v {
+			t.Errorf("track %s = %v, want %v", k, tr[k], v)
+		}
+	}
+	m.ActiveSpeakers([]room.Speaker{{ParticipantID: "p2", Level: 0.75}})
+	sp, _ := sent(t, s)[0]["speakers"].([]any)
+	if len(sp) != 1 || sp[0].(map[string]any)["participant_id"] != "p2" || sp[0].(map[string]any)["level"] != 0.75 {
+		t.Fatalf("active-speakers carries %v", sp)
+	}
+}
