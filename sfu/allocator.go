@@ -13,11 +13,6 @@ import (
 // its bandwidth estimate; size requests re-choose at once.
 const allocateInterval = 500 * time.Millisecond
 
-// upHeadroom is how much more than a layer's bitrate the estimate must
-// leave before the subscriber moves up to it (or resumes), so that an
-// estimate hovering at a layer's rate does not flap between layers.
-const upHeadroom = 1.15
-
 // ErrUnknownTrack means a request named a track this subscriber does not
 // receive.
 var ErrUnknownTrack = errors.New("sfu: no such track for this subscriber")
@@ -38,13 +33,20 @@ func newAllocator(bwe bandwidthEstimator) allocator {
 // budget is the estimated bitrate toward the subscriber, or -1 when
 // there is no estimate.
 func (a *allocator) budget() int {
+	budget, _ := a.estimate()
+	return budget
+}
+
+// estimate is the estimated bitrate toward the subscriber (-1 when there
+// is no estimate) and the loss ratio the estimator sees.
+func (a *allocator) estimate() (budget int, loss float64) {
 	a.mu.Lock()
 	bwe := a.bwe
 	a.mu.Unlock()
 	if bwe == nil {
-		return -1
+		return -1, 0
 	}
-	return bwe.GetTargetBitrate()
+	return bwe.GetTargetBitrate(), averageLoss(bwe)
 }
 
 func (a *allocator) setEstimator(bwe bandwidthEstimator) {
@@ -114,13 +116,17 @@ func (s *Subscriber) allocate(now time.Time) {
 	for i, sel := range sels {
 		demands[i] = sel.demand(now)
 	}
-	budget := s.alloc.budget()
+	budget, loss := s.alloc.estimate()
 	for i, layer := range planLayers(budget, demands) {
-		layer = sels[i].pause.decide(layer, demands[i].nextLayer(noLayer), budget, now)
-		// setTarget also asks again for a switch still waiting for its
-		// keyframe (throttled per layer); asking here too would schedule a
-		// second, trailing keyframe for the same switch.
-		sels[i].setTarget(layer)
+		sel, d := sels[i], demands[i]
+		if below := d.prevLayer(d.target); loss >= lossDownRatio && below != noLayer {
+			layer = min(layer, below)
+		}
+		layer, _ = sel.hyst.decide(d.target, layer, now)
+		layer = sel.pause.decide(layer, d.nextLayer(noLayer), budget, now)
+		// setTarget also asks again, after a timeout, for a switch still
+		// waiting for its keyframe.
+		sel.setTargetAt(layer, now)
 	}
 }
 
@@ -203,6 +209,16 @@ func planLayers(budget int, demands []layerDemand) []int8 {
 		}
 	}
 	return plan
+}
+
+// prevLayer is the highest available layer below from, or noLayer.
+func (d layerDemand) prevLayer(from int8) int8 {
+	for l := from - 1; l >= 0; l-- {
+		if d.available[l] {
+			return l
+		}
+	}
+	return noLayer
 }
 
 // nextLayer is the lowest available layer above from, up to maxLayer.

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -23,11 +24,16 @@ type layerSelector struct {
 
 	rw *seqRewriter // rewrites on the writer goroutine; maps back from any
 
-	pause pauseState // allocator goroutine only
+	// Allocator goroutine only.
+	pause    pauseState
+	hyst     hysteresis
+	askedAt  time.Time // when a keyframe was last asked for the target
+	askedFor int8      // the target it was asked for
 }
 
 func newLayerSelector(t *Track) *layerSelector {
 	s := &layerSelector{track: t, family: codecFamily(t.codec.MimeType), rw: newSeqRewriter(t.codec.ClockRate)}
+	s.askedFor = noLayer
 	s.target.Store(int32(noLayer))
 	s.current.Store(int32(noLayer))
 	return s
@@ -41,11 +47,25 @@ func (s *layerSelector) accepts(layer int8) bool {
 	return l == s.current.Load() || l == s.target.Load()
 }
 
+// switchKeyframeRetry is how long a switch waits for the keyframe it
+// asked for before asking again: the publisher's answer (RTT, an encoder
+// frame, the per-layer throttle of keyframe.go, NACK repair of a lost
+// keyframe packet) normally comes well within it, so one switch costs
+// one keyframe request.
+const switchKeyframeRetry = 1500 * time.Millisecond
+
 // setTarget asks for layer (noLayer pauses) and, when that means a
-// switch, a keyframe on it. It reports whether the target changed.
-func (s *layerSelector) setTarget(layer int8) bool {
+// switch, a keyframe on it: once per switch, and again only when the
+// switch is still waiting switchKeyframeRetry later. It reports whether
+// the target changed.
+func (s *layerSelector) setTarget(layer int8) bool { return s.setTargetAt(layer, time.Now()) }
+
+// setTargetAt is setTarget at now, for the allocator's (test) clock.
+func (s *layerSelector) setTargetAt(layer int8, now time.Time) bool {
 	old := s.target.Swap(int32(layer))
-	if layer != noLayer && int32(layer) != s.current.Load() {
+	if layer != noLayer && int32(layer) != s.current.Load() &&
+		(layer != s.askedFor || now.Sub(s.askedAt) >= switchKeyframeRetry) {
+		s.askedFor, s.askedAt = layer, now
 		s.track.requestLayerKeyframe(layer)
 	}
 	return old != int32(layer)
