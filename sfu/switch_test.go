@@ -1,0 +1,92 @@
+package sfu
+
+import (
+	"testing"
+
+	"github.com/pion/rtp"
+)
+
+// TestSwitchLeavesNoGap: between asking for a layer and its keyframe the
+// subscriber keeps getting every frame of the layer it has, whole; from
+// the keyframe on it gets every frame of the new layer and nothing of the
+// old, with continuous sequence numbers. Up and down alike, with the layers' packets interleaved as their
+// read loops deliver them.
+func TestSwitchLeavesNoGap(t *testing.T) {
+	cases := []struct {
+		name          string
+		from, to      int8
+		askAt, keyAt  int // frames: the allocator's switch, the target's keyframe
+		firstKeyframe int // the from layer's keyframe that starts the stream
+	}{
+		{"up", 0, 2, 5, 11, 0},
+		{"down", 2, 0, 6, 9, 0},
+		{"up one", 1, 2, 3, 4, 0},
+	}
+	packetsPerFrame := [maxLayers]int{1, 3, 5}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sel := newLayerSelector(simulcastTestTrack())
+			sel.setTarget(c.from)
+			var streams [maxLayers]layerStream
+			type frameKey struct {
+				layer int8
+				frame int
+			}
+			got := map[frameKey]int{}
+			var lastSeq uint16
+			started := false
+			now := int64(1_000_000_000)
+			const frames = 20
+			for frame := range frames {
+				if frame == c.askAt {
+					sel.setTarget(c.to)
+				}
+				now += 33_333_333
+				// The layers' packets interleave, one of each in turn.
+				for k := range packetsPerFrame[maxLayers-1] {
+					for layer := range int8(maxLayers) {
+						if k >= packetsPerFrame[layer] {
+							continue
+						}
+						s := &streams[layer]
+						key := k == 0 && ((layer == c.from && frame == c.firstKeyframe) || (layer == c.to && frame == c.keyAt))
+						h := rtp.Header{SequenceNumber: s.seq, Timestamp: s.ts, Marker: k == packetsPerFrame[layer]-1}
+						s.seq++
+						if k == packetsPerFrame[layer]-1 {
+							s.ts += 3000
+						}
+						if !sel.accepts(layer) || !sel.forward(&h, layer, vp8Payload(k == 0, key, 320, 180, 50), now) {
+							continue
+						}
+						if started && h.SequenceNumber != lastSeq+1 {
+							t.Fatalf("frame %d layer %d: seq %d after %d", frame, layer, h.SequenceNumber, lastSeq)
+						}
+						started, lastSeq = true, h.SequenceNumber
+						got[frameKey{layer, frame}]++
+					}
+				}
+			}
+			for frame := range frames {
+				want := map[int8]int{}
+				switch {
+				case frame < c.keyAt:
+					want[c.from] = packetsPerFrame[c.from]
+				default:
+					want[c.to] = packetsPerFrame[c.to]
+				}
+				for layer := range int8(maxLayers) {
+					n := got[frameKey{layer, frame}]
+					if frame == c.keyAt && layer == c.from && n <= packetsPerFrame[layer] {
+						// The old layer's frame in progress when the keyframe
+						// starts is cut there: one frame the decoder skips,
+						// since the keyframe needs nothing before it.
+						continue
+					}
+					if n != want[layer] {
+						t.Errorf("frame %d, layer %d: %d packets forwarded, want %d (switch asked at frame %d, keyframe at %d)", frame, layer, n, want[layer], c.askAt, c.keyAt)
+					}
+				}
+			}
+		})
+	}
+}
