@@ -98,35 +98,54 @@ func (s *Subscriber) allocateLoop() {
 	}
 }
 
-// allocate shares the estimate among the subscriber's simulcast tracks.
+// allocate shares the estimate among the subscriber's simulcast tracks,
+// and has the first track held below the layer it wants probe for more.
 func (s *Subscriber) allocate(now time.Time) {
 	s.mu.Lock()
-	var sels []*layerSelector
+	var downs []*DownTrack
 	for _, d := range s.downs {
 		if d.layers != nil {
-			sels = append(sels, d.layers)
+			downs = append(downs, d)
 		}
 	}
 	s.mu.Unlock()
-	if len(sels) == 0 {
+	if len(downs) == 0 {
 		return
 	}
-	slices.SortFunc(sels, func(a, b *layerSelector) int { return strings.Compare(a.track.id, b.track.id) })
-	demands := make([]layerDemand, len(sels))
-	for i, sel := range sels {
-		demands[i] = sel.demand(now)
+	slices.SortFunc(downs, func(a, b *DownTrack) int { return strings.Compare(a.track.id, b.track.id) })
+	demands := make([]layerDemand, len(downs))
+	for i, d := range downs {
+		demands[i] = d.layers.demand(now)
 	}
 	budget, loss := s.alloc.estimate()
-	for i, layer := range planLayers(budget, demands) {
-		sel, d := sels[i], demands[i]
+	chosen := planLayers(budget, demands)
+	whys := make([]upswitch, len(downs))
+	media := 0
+	for i, layer := range chosen {
+		sel, d := downs[i].layers, demands[i]
 		if below := d.prevLayer(d.target); loss >= lossDownRatio && below != noLayer {
 			layer = min(layer, below)
 		}
-		layer, _ = sel.hyst.decide(d.target, layer, now)
+		layer, whys[i] = sel.hyst.decide(d.target, layer, now)
 		layer = sel.pause.decide(layer, d.nextLayer(noLayer), budget, now)
 		// setTarget also asks again, after a timeout, for a switch still
 		// waiting for its keyframe.
 		sel.setTargetAt(layer, now)
+		chosen[i] = layer
+		if layer != noLayer {
+			media += d.cost[layer]
+		}
+	}
+	probing := false
+	for i, d := range downs {
+		rate := 0
+		if !probing {
+			rate = d.layers.probing.decide(budget, media, loss, demands[i], chosen[i], whys[i], now)
+			probing = rate > 0
+		}
+		if old := d.probe.rate.Swap(int64(rate)); old == 0 && rate > 0 && d.stats != nil {
+			d.stats.probes.Add(1)
+		}
 	}
 }
 

@@ -27,6 +27,7 @@ type layerSelector struct {
 	// Allocator goroutine only.
 	pause    pauseState
 	hyst     hysteresis
+	probing  probeControl
 	askedAt  time.Time // when a keyframe was last asked for the target
 	askedFor int8      // the target it was asked for
 }
@@ -86,6 +87,7 @@ func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now i
 		if layer != target || !isKeyframeStart(s.family, payload) {
 			return false
 		}
+		s.countSwitch(s.rw.layer, layer)
 		s.rw.switchTo(layer, h.SequenceNumber, h.Timestamp, now)
 		s.current.Store(int32(layer))
 	}
@@ -95,6 +97,19 @@ func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now i
 	}
 	h.SequenceNumber, h.Timestamp = seq, ts
 	return true
+}
+
+// countSwitch counts a switch at its keyframe; starting and resuming
+// (from noLayer) are not switches.
+func (s *layerSelector) countSwitch(from, to int8) {
+	if from == noLayer || s.track.stats == nil {
+		return
+	}
+	if to > from {
+		s.track.stats.layerSwitchesUp.Add(1)
+	} else {
+		s.track.stats.layerSwitchesDown.Add(1)
+	}
 }
 
 // requestKeyframe asks the publisher for a keyframe on the stream this

@@ -16,6 +16,11 @@ type counters struct {
 	retransmitMisses     atomic.Uint64
 	keyframeRequests     atomic.Uint64
 	senderReports        atomic.Uint64
+
+	probes            atomic.Uint64
+	probePackets      atomic.Uint64
+	layerSwitchesUp   atomic.Uint64
+	layerSwitchesDown atomic.Uint64
 }
 
 // Stats is a snapshot of the engine's media totals since start.
@@ -31,6 +36,11 @@ type Stats struct {
 	RetransmitMisses     uint64 // of those, not in the cache (uplink loss or too old)
 	KeyframeRequests     uint64 // PLIs sent to publishers
 	SenderReports        uint64 // RTCP sender reports sent to subscribers
+
+	Probes            uint64 // times a subscriber started probing for a higher layer
+	ProbePackets      uint64 // padding-only packets sent to probe subscribers' bandwidth
+	LayerSwitchesUp   uint64 // simulcast layer switches to a higher layer, at the keyframe
+	LayerSwitchesDown uint64 // simulcast layer switches to a lower layer, at the keyframe
 }
 
 func (c *counters) snapshot() Stats {
@@ -46,5 +56,10 @@ func (c *counters) snapshot() Stats {
 		RetransmitMisses:     c.retransmitMisses.Load(),
 		KeyframeRequests:     c.keyframeRequests.Load(),
 		SenderReports:        c.senderReports.Load(),
+
+		Probes:            c.probes.Load(),
+		ProbePackets:      c.probePackets.Load(),
+		LayerSwitchesUp:   c.layerSwitchesUp.Load(),
+		LayerSwitchesDown: c.layerSwitchesDown.Load(),
 	}
 }
