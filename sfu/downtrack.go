@@ -222,6 +222,12 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 // close stops the writer goroutine and waits for it, returning every
 // queued packet to the pool.
 func (d *DownTrack) close() {
-	d.closeOnce.Do(func() { close(d.done) })
+	d.closeOnce.Do(func() {
+		close(d.done)
+		<-d.exited
+		if d.layers != nil {
+			d.layers.view(-1) // the writer is gone: its slot is ours now
+		}
+	})
 	<-d.exited
 }

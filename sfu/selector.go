@@ -24,6 +24,10 @@ type layerSelector struct {
 
 	rw *seqRewriter // rewrites on the writer goroutine; maps back from any
 
+	// viewing is the layerViewers slot counting this subscription (layer+1,
+	// 0 paused), or -1 before its first layer. Writer goroutine, then close.
+	viewing int8
+
 	// Allocator goroutine only.
 	pause    pauseState
 	hyst     hysteresis
@@ -35,6 +39,7 @@ type layerSelector struct {
 func newLayerSelector(t *Track) *layerSelector {
 	s := &layerSelector{track: t, family: codecFamily(t.codec.MimeType), rw: newSeqRewriter(t.codec.ClockRate)}
 	s.askedFor = noLayer
+	s.viewing = -1
 	s.target.Store(int32(noLayer))
 	s.current.Store(int32(noLayer))
 	return s
@@ -80,6 +85,7 @@ func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now i
 		if s.rw.layer != noLayer {
 			s.rw.pause()
 			s.current.Store(int32(noLayer))
+			s.view(0)
 		}
 		return false
 	}
@@ -90,6 +96,7 @@ func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now i
 		s.countSwitch(s.rw.layer, layer)
 		s.rw.switchTo(layer, h.SequenceNumber, h.Timestamp, now)
 		s.current.Store(int32(layer))
+		s.view(layer + 1)
 	}
 	seq, ts, ok := s.rw.rewrite(h.SequenceNumber, h.Timestamp, now)
 	if !ok {
@@ -97,6 +104,20 @@ func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now i
 	}
 	h.SequenceNumber, h.Timestamp = seq, ts
 	return true
+}
+
+// view moves this subscription to slot of the layer gauge (-1: out of it).
+func (s *layerSelector) view(slot int8) {
+	if s.track.stats == nil || slot == s.viewing {
+		return
+	}
+	if s.viewing >= 0 {
+		s.track.stats.layerViewers[s.viewing].Add(-1)
+	}
+	if slot >= 0 {
+		s.track.stats.layerViewers[slot].Add(1)
+	}
+	s.viewing = slot
 }
 
 // countSwitch counts a switch at its keyframe; starting and resuming

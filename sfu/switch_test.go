@@ -90,3 +90,44 @@ func TestSwitchLeavesNoGap(t *testing.T) {
 		})
 	}
 }
+
+// TestLayerGaugeAndSwitchCounts: the engine's stats follow one
+// subscription through a start, an upswitch, a pause and its end.
+func TestLayerGaugeAndSwitchCounts(t *testing.T) {
+	var stats counters
+	track := simulcastTestTrack()
+	track.stats = &stats
+	sel := newLayerSelector(track)
+	seq := [maxLayers]uint16{}
+	send := func(layer int8, key bool) {
+		h := rtp.Header{SequenceNumber: seq[layer], Timestamp: uint32(seq[layer]) * 3000}
+		seq[layer]++
+		sel.forward(&h, layer, vp8Payload(true, key, 320, 180, 50), int64(seq[layer])*33_000_000)
+	}
+	check := func(when string, byLayer [maxLayers]int64, paused int64, up, down uint64) {
+		t.Helper()
+		s := stats.snapshot()
+		if s.SubscriptionsByLayer != byLayer || s.SubscriptionsPaused != paused || s.LayerSwitchesUp != up || s.LayerSwitchesDown != down {
+			t.Errorf("%s: by layer %v paused %d, switches up %d down %d; want %v %d, %d %d", when, s.SubscriptionsByLayer, s.SubscriptionsPaused, s.LayerSwitchesUp, s.LayerSwitchesDown, byLayer, paused, up, down)
+		}
+	}
+	check("before any layer", [maxLayers]int64{}, 0, 0, 0)
+	sel.setTarget(0)
+	send(0, true)
+	check("started on q", [maxLayers]int64{1, 0, 0}, 0, 0, 0)
+	sel.setTarget(2)
+	send(0, false)
+	send(2, true)
+	check("up to f", [maxLayers]int64{0, 0, 1}, 0, 1, 0)
+	sel.setTarget(1)
+	send(1, true)
+	check("down to h", [maxLayers]int64{0, 1, 0}, 0, 1, 1)
+	sel.setTarget(noLayer)
+	send(1, false)
+	check("paused", [maxLayers]int64{}, 1, 1, 1)
+	sel.setTarget(0)
+	send(0, true)
+	check("resumed: not a switch", [maxLayers]int64{1, 0, 0}, 0, 1, 1)
+	sel.view(-1)
+	check("ended", [maxLayers]int64{}, 0, 1, 1)
+}
