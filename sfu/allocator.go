@@ -192,22 +192,32 @@ func coversSize(layer int8, sim *simulcastLayers, w, h int32) bool {
 // planLayers chooses a layer (or noLayer: paused) for each track within
 // budget bits per second (negative: no limit): first the lowest layer for
 // every track that fits, then upgrades one step at a time, round-robin,
-// while the budget lasts. Moving up needs upHeadroom over the cost.
+// while the budget lasts. Moving up needs upHeadroom over the cost;
+// staying needs only staySlack of it.
 func planLayers(budget int, demands []layerDemand) []int8 {
 	plan := make([]int8, len(demands))
 	remaining := budget
-	fits := func(cost int, d layerDemand, layer int8) bool {
+	// fits: moving d from layer from (already paid for) to layer leaves
+	// room for layer's cost, scaled by the headroom or slack.
+	fits := func(d layerDemand, from, layer int8) bool {
 		if budget < 0 {
 			return true
 		}
-		if layer > d.target {
-			cost = int(float64(cost) * upHeadroom)
+		cost := float64(d.cost[layer])
+		switch {
+		case layer > d.target:
+			cost *= upHeadroom
+		case layer == d.target:
+			cost *= staySlack
 		}
-		return cost <= remaining
+		if from != noLayer {
+			cost -= float64(d.cost[from])
+		}
+		return int(cost) <= remaining
 	}
 	for i, d := range demands {
 		plan[i] = noLayer
-		if low := d.nextLayer(noLayer); low != noLayer && fits(d.cost[low], d, low) {
+		if low := d.nextLayer(noLayer); low != noLayer && fits(d, noLayer, low) {
 			plan[i] = low
 			remaining -= d.cost[low]
 		}
@@ -219,7 +229,7 @@ func planLayers(budget int, demands []layerDemand) []int8 {
 				continue
 			}
 			up := d.nextLayer(plan[i])
-			if up == noLayer || !fits(d.cost[up]-d.cost[plan[i]], d, up) {
+			if up == noLayer || !fits(d, plan[i], up) {
 				continue
 			}
 			remaining -= d.cost[up] - d.cost[plan[i]]

@@ -13,6 +13,14 @@ const (
 	// bitrate by this factor. gcc's estimate hovers ±10% around a steady
 	// rate, and audio, RTCP and retransmissions ride on the same path.
 	upHeadroom = 1.25
+	// staySlack: a subscriber keeps its layer while the estimate covers
+	// this much of the layer's bitrate. gcc answers one delay spike (CPU
+	// jitter does it too) by setting its estimate to 0.85× the rate it saw
+	// acknowledged, which is by construction below the layer being sent:
+	// going down at every such dip was the clean-link flapping of issue
+	// 15. A second back-off (0.72×), real congestion (far below) or loss
+	// still takes the layer down at once.
+	staySlack = 0.8
 	// upSustain: long enough to outlast gcc's overshoot after a probe or a
 	// quiet period (it climbs 8%/s), short enough that people notice the
 	// picture sharpen soon after the link recovers.
