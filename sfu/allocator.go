@@ -119,6 +119,13 @@ func (s *Subscriber) allocate(now time.Time) {
 	}
 	budget, loss := s.alloc.estimate()
 	chosen := planLayers(budget, demands)
+	// What the estimate would carry without the tiles' size limits: the
+	// hysteresis counts the sustain time on it.
+	uncapped := slices.Clone(demands)
+	for i := range uncapped {
+		uncapped[i].maxLayer = uncapped[i].highest()
+	}
+	carried := planLayers(budget, uncapped)
 	whys := make([]upswitch, len(downs))
 	media := 0
 	for i, layer := range chosen {
@@ -126,7 +133,7 @@ func (s *Subscriber) allocate(now time.Time) {
 		if below := d.prevLayer(d.target); loss >= lossDownRatio && below != noLayer {
 			layer = min(layer, below)
 		}
-		layer, whys[i] = sel.hyst.decide(d.target, layer, now)
+		layer, whys[i] = sel.hyst.decide(d.target, layer, carried[i], now)
 		layer = sel.pause.decide(layer, d.nextLayer(noLayer), budget, now)
 		// setTarget also asks again, after a timeout, for a switch still
 		// waiting for its keyframe.
@@ -238,6 +245,11 @@ func planLayers(budget int, demands []layerDemand) []int8 {
 		}
 	}
 	return plan
+}
+
+// highest is the highest available layer, or noLayer.
+func (d layerDemand) highest() int8 {
+	return d.prevLayer(maxLayers)
 }
 
 // prevLayer is the highest available layer below from, or noLayer.

@@ -60,9 +60,12 @@ const (
 
 // decide turns the plan for one track into the layer to send, given the
 // layer chosen last time (current; noLayer before the first choice or
-// while paused, which pauseState handles). The first choice takes the
-// plan at once: a new subscriber starts at what its estimate carries.
-func (h *hysteresis) decide(current, planned int8, now time.Time) (int8, upswitch) {
+// while paused, which pauseState handles). carried is the highest layer
+// the estimate carries whatever the tile size (at least planned): a tile
+// that grows gets the larger layer at once if the estimate has carried it
+// for the sustain time already. The first choice takes the plan at once:
+// a new subscriber starts at what its estimate carries.
+func (h *hysteresis) decide(current, planned, carried int8, now time.Time) (int8, upswitch) {
 	started := h.started
 	h.started = h.started || planned != noLayer
 	if !h.lastUp.IsZero() && now.Sub(h.lastUp) >= upTrialWindow {
@@ -71,7 +74,7 @@ func (h *hysteresis) decide(current, planned int8, now time.Time) (int8, upswitc
 	}
 	for l := range int8(maxLayers) {
 		switch {
-		case planned < l:
+		case max(planned, carried) < l:
 			h.carried[l] = time.Time{}
 		case h.carried[l].IsZero():
 			h.carried[l] = now

@@ -39,7 +39,7 @@ func TestHysteresisDecisions(t *testing.T) {
 		{"both layers sustained: straight to the top", 55500 * time.Millisecond, 2, 2, upNone},
 	}
 	for _, s := range steps {
-		got, why := h.decide(current, s.planned, start.Add(s.at))
+		got, why := h.decide(current, s.planned, s.planned, start.Add(s.at))
 		if got != s.want || why != s.why {
 			t.Fatalf("%s (t=%v, current %d, planned %d): got %d/%d, want %d/%d", s.name, s.at, current, s.planned, got, why, s.want, s.why)
 		}
@@ -53,11 +53,33 @@ func TestHysteresisDecisions(t *testing.T) {
 		if i == 0 {
 			planned = 1
 		}
-		got, _ := h.decide(current, planned, start.Add(time.Duration(i)*allocateInterval))
+		got, _ := h.decide(current, planned, planned, start.Add(time.Duration(i)*allocateInterval))
 		if got != 1 {
 			t.Fatalf("allocation %d: flapping plan moved the layer to %d", i, got)
 		}
 		current = got
+	}
+}
+
+// TestTileGrowthNeedsNoSustain: the sustain time runs on what the
+// estimate carries, not on what the tile asks for, so a tile that grows
+// gets its larger layer at once when the estimate carried it all along.
+func TestTileGrowthNeedsNoSustain(t *testing.T) {
+	var h hysteresis
+	start := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	current, _ := h.decide(noLayer, 0, 2, at(0)) // small tile, plenty of estimate
+	for d := time.Second; d <= 10*time.Second; d += time.Second {
+		current, _ = h.decide(current, 0, 2, at(d))
+	}
+	if got, why := h.decide(current, 2, 2, at(10500*time.Millisecond)); got != 2 {
+		t.Errorf("tile grew after 10 s of estimate for the top layer: got %d (%d), want 2 at once", got, why)
+	}
+	// The estimate only just carries it: the sustain time applies.
+	h = hysteresis{}
+	current, _ = h.decide(noLayer, 0, 0, at(0))
+	if got, why := h.decide(current, 2, 2, at(time.Second)); got != 0 || why != upSustained {
+		t.Errorf("estimate new to the top layer: got %d (%d), want 0 sustaining", got, why)
 	}
 }
 
