@@ -13,10 +13,13 @@ import (
 // without waiting for the video itself to grow. They go out through the
 // same interceptors as media, so each carries a transport-wide sequence
 // number and pion's gcc counts it, sent and acknowledged, like any
-// packet. pion's delay controller (interceptor v0.1.x) never raises its
-// target above 1.5× the rate it sees acknowledged, so a subscriber on a
-// low layer would otherwise never see an estimate that carries a higher
-// one.
+// packet. pion's delay controller (interceptor v0.1.x, rate_controller.go)
+// grows its target only additively, and never above 1.5× the rate it sees
+// acknowledged, while that rate stays near the rates of its last
+// back-offs: after a dip, a subscriber on the layer below would never see
+// an estimate that carries the layer it lost (issue 15: "stayed on
+// 640×360 for 150 s"). Padding raises the acknowledged rate out of that
+// band, where gcc grows 8 %/s.
 //
 // Padding fills the gap between the video and probeFill of the estimate,
 // never more than probeShare of it: probes test up to what the estimate
