@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pion/webrtc/v3"
 )
 
 // allocateInterval is how often a subscriber's layers are re-chosen from
@@ -103,9 +105,13 @@ func (s *Subscriber) allocateLoop() {
 func (s *Subscriber) allocate(now time.Time) {
 	s.mu.Lock()
 	var downs []*DownTrack
+	audio := 0
 	for _, d := range s.downs {
-		if d.layers != nil {
+		switch {
+		case d.layers != nil:
 			downs = append(downs, d)
+		case d.track.kind == webrtc.RTPCodecTypeAudio:
+			audio++
 		}
 	}
 	s.mu.Unlock()
@@ -127,7 +133,7 @@ func (s *Subscriber) allocate(now time.Time) {
 	}
 	carried := planLayers(budget, uncapped)
 	whys := make([]upswitch, len(downs))
-	media := 0
+	media := audio * probeAudioReserve // what probes must leave to audio
 	for i, layer := range chosen {
 		sel, d := downs[i].layers, demands[i]
 		if below := d.prevLayer(d.target); loss >= lossDownRatio && below != noLayer {

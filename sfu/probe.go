@@ -21,12 +21,17 @@ import (
 // 640×360 for 150 s"). Padding raises the acknowledged rate out of that
 // band, where gcc grows 8 %/s.
 //
-// Padding fills the gap between the video and probeFill of the estimate,
-// never more than probeShare of it: probes test up to what the estimate
-// says the path carries, not beyond, and leave room for audio.
+// Padding fills the gap between the media (video, and probeAudioReserve
+// per audio track) and probeFill of the estimate, never more than
+// probeShare of it: probes test up to what the estimate says the path
+// carries, not beyond, and leave room for audio.
 const (
 	probeFill  = 0.9
 	probeShare = 0.5
+	// probeAudioReserve is what padding leaves to each audio track the
+	// subscriber receives, beyond the video: Opus at browsers' default
+	// rate, with its RTP/UDP overhead at 50 packets a second.
+	probeAudioReserve = 64_000
 	// probeLossStop: the estimator's loss at which probing stops.
 	probeLossStop = 0.05
 	// probeBurstGap spaces padding bursts; each burst costs the rewriter a

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v3"
 )
 
 // TestProbePaddingKeepsTheStreamWhole: padding goes out between frames at
@@ -140,5 +141,44 @@ func TestProbeControl(t *testing.T) {
 		if got := p.decide(s.budget, s.media, s.loss, d, s.layer, s.why, start.Add(s.at)); got != s.want {
 			t.Errorf("%s: probe %d bit/s, want %d", s.name, got, s.want)
 		}
+	}
+}
+
+// TestAllocatorProbesLeaveRoomForAudio: the allocator has the video held
+// on its lowest layer probe for the next, leaving audio its reserve, and
+// stops once the estimate carries the next layer.
+func TestAllocatorProbesLeaveRoomForAudio(t *testing.T) {
+	var stats counters
+	track := simulcastTestTrack()
+	track.stats = &stats
+	for l := range int8(maxLayers) {
+		track.keyframes[l] = newKeyframeRequester(time.Hour, func() {})
+	}
+	defer track.stopLayerFeedback()
+	video := &DownTrack{track: track, stats: &stats, layers: newLayerSelector(track)}
+	audio := &DownTrack{track: &Track{id: "t_audio", kind: webrtc.RTPCodecTypeAudio}, stats: &stats}
+	est := &lossyEstimate{bps: 300_000}
+	s := &Subscriber{downs: map[string]*DownTrack{track.id: video, "t_audio": audio}, alloc: newAllocator(est)}
+	start := time.Unix(1000, 0)
+	for i := range 4 {
+		for l, kbps := range [maxLayers]uint64{80, 320, 800} {
+			track.sim.layers[l].bytes.Add(kbps * 1000 / 8 / 2) // per 500 ms
+		}
+		s.allocate(start.Add(time.Duration(i) * allocateInterval))
+	}
+	if got := video.layers.target.Load(); got != 0 {
+		t.Fatalf("300 kbit/s: layer %d, want 0", got)
+	}
+	// 90% of 300k, less 80k of video and 64k for audio.
+	if got, want := video.probe.rate.Load(), int64(270_000-80_000-probeAudioReserve); got != want {
+		t.Errorf("probe rate %d bit/s, want %d", got, want)
+	}
+	if got := stats.probes.Load(); got != 1 {
+		t.Errorf("%d probes started, want 1", got)
+	}
+	est.bps = 450_000 // carries the middle layer (320k + 25%)
+	s.allocate(start.Add(4 * allocateInterval))
+	if got := video.probe.rate.Load(); got != 0 {
+		t.Errorf("estimate carries the next layer: probe rate %d, want 0", got)
 	}
 }
