@@ -156,8 +156,13 @@ func (s *Subscriber) allocate(now time.Time) {
 			rate = d.layers.probing.decide(budget, media, loss, demands[i], chosen[i], whys[i], now)
 			probing = rate > 0
 		}
-		if old := d.probe.rate.Swap(int64(rate)); old == 0 && rate > 0 && d.stats != nil {
-			d.stats.probes.Add(1)
+		if old := d.probe.rate.Swap(int64(rate)); old == 0 && rate > 0 {
+			if d.stats != nil {
+				d.stats.probes.Add(1)
+			}
+			if s.group != nil {
+				s.group.probes.Add(1)
+			}
 		}
 	}
 }

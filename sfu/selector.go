@@ -24,6 +24,10 @@ type layerSelector struct {
 
 	rw *seqRewriter // rewrites on the writer goroutine; maps back from any
 
+	// group is the subscriber's group, or nil; AddTrack sets it before
+	// the track is fanned out to it (the writer reads it after).
+	group *groupCounters
+
 	// viewing is the layerViewers slot counting this subscription (layer+1,
 	// 0 paused), or -1 before its first layer. Writer goroutine, then close.
 	viewing int8
@@ -108,14 +112,24 @@ func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now i
 
 // view moves this subscription to slot of the layer gauge (-1: out of it).
 func (s *layerSelector) view(slot int8) {
-	if s.track.stats == nil || slot == s.viewing {
+	if slot == s.viewing {
 		return
 	}
-	if s.viewing >= 0 {
-		s.track.stats.layerViewers[s.viewing].Add(-1)
+	if st := s.track.stats; st != nil {
+		if s.viewing >= 0 {
+			st.layerViewers[s.viewing].Add(-1)
+		}
+		if slot >= 0 {
+			st.layerViewers[slot].Add(1)
+		}
 	}
-	if slot >= 0 {
-		s.track.stats.layerViewers[slot].Add(1)
+	if g := s.group; g != nil {
+		if s.viewing >= 0 {
+			g.layerViewers[s.viewing].Add(-1)
+		}
+		if slot >= 0 {
+			g.layerViewers[slot].Add(1)
+		}
 	}
 	s.viewing = slot
 }
@@ -123,13 +137,22 @@ func (s *layerSelector) view(slot int8) {
 // countSwitch counts a switch at its keyframe; starting and resuming
 // (from noLayer) are not switches.
 func (s *layerSelector) countSwitch(from, to int8) {
-	if from == noLayer || s.track.stats == nil {
+	if from == noLayer {
 		return
 	}
-	if to > from {
-		s.track.stats.layerSwitchesUp.Add(1)
-	} else {
-		s.track.stats.layerSwitchesDown.Add(1)
+	if st := s.track.stats; st != nil {
+		if to > from {
+			st.layerSwitchesUp.Add(1)
+		} else {
+			st.layerSwitchesDown.Add(1)
+		}
+	}
+	if g := s.group; g != nil {
+		if to > from {
+			g.layerSwitchesUp.Add(1)
+		} else {
+			g.layerSwitchesDown.Add(1)
+		}
 	}
 }
 

@@ -131,3 +131,36 @@ func TestLayerGaugeAndSwitchCounts(t *testing.T) {
 	sel.view(-1)
 	check("ended", [maxLayers]int64{}, 0, 1, 1)
 }
+
+// TestGroupStatsFollowTheGroupsSubscribers: a group's figures count its
+// subscribers' video alone and go with its last subscriber.
+func TestGroupStatsFollowTheGroupsSubscribers(t *testing.T) {
+	e := &Engine{}
+	a1, a2, b := e.groups.join("a"), e.groups.join("a"), e.groups.join("b")
+	if a1 != a2 || a1 == b || e.groups.join("") != nil {
+		t.Fatal("groups not shared by name")
+	}
+	e.groups.leave("b")
+	track := simulcastTestTrack()
+	sel := newLayerSelector(track)
+	sel.group = a1
+	sel.setTarget(0)
+	h := rtp.Header{SequenceNumber: 1}
+	sel.forward(&h, 0, vp8Payload(true, true, 320, 180, 50), 1)
+	sel.setTarget(1)
+	h = rtp.Header{SequenceNumber: 7}
+	sel.forward(&h, 1, vp8Payload(true, true, 640, 360, 50), 2)
+	got := e.GroupStats()
+	if len(got) != 1 || got["a"].SubscriptionsByLayer != [maxLayers]int64{0, 1, 0} || got["a"].LayerSwitchesUp != 1 {
+		t.Errorf("group stats %+v, want only a: one subscription on h, one switch up", got)
+	}
+	sel.view(-1)
+	e.groups.leave("a")
+	if got := e.GroupStats(); got["a"].SubscriptionsByLayer != [maxLayers]int64{} {
+		t.Errorf("a subscriber left: %+v", got)
+	}
+	e.groups.leave("a")
+	if got := e.GroupStats(); len(got) != 0 {
+		t.Errorf("every subscriber left: %+v, want no groups", got)
+	}
+}
