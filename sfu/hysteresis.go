@@ -84,7 +84,9 @@ func (h *hysteresis) decide(current, planned, carried int8, now time.Time) (int8
 	case !started || current == noLayer || planned == current:
 		return planned, upNone
 	case planned < current:
-		if !h.lastUp.IsZero() {
+		// Only the estimate fails an upswitch: a tile that shrank is not
+		// the path's fault.
+		if !h.lastUp.IsZero() && carried < current {
 			h.backoff = min(max(2*h.backoff, upBackoffMin), upBackoffMax)
 			h.blockedUntil = now.Add(h.backoff)
 			h.lastUp = time.Time{}

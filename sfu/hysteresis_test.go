@@ -75,6 +75,12 @@ func TestTileGrowthNeedsNoSustain(t *testing.T) {
 	if got, why := h.decide(current, 2, 2, at(10500*time.Millisecond)); got != 2 {
 		t.Errorf("tile grew after 10 s of estimate for the top layer: got %d (%d), want 2 at once", got, why)
 	}
+	// Shrinking the tile soon after is no failed upswitch: growing it
+	// again needs no backoff.
+	current, _ = h.decide(2, 0, 2, at(12*time.Second))
+	if got, why := h.decide(current, 2, 2, at(13*time.Second)); got != 2 {
+		t.Errorf("tile grew again after shrinking: got %d (%d), want 2 at once", got, why)
+	}
 	// The estimate only just carries it: the sustain time applies.
 	h = hysteresis{}
 	current, _ = h.decide(noLayer, 0, 0, at(0))
