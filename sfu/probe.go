@@ -109,6 +109,9 @@ func (d *DownTrack) pad(b *binding, h *rtp.Header, now int64) {
 // estimate fell while it ran: the probe, not the path, may be to blame.
 const probeCooldown = 5 * time.Second
 
+// probingOff turns probing off, for the quality lab's comparison.
+var probingOff atomic.Bool
+
 // probeControl decides a subscriber's padding rate; allocator goroutine
 // only.
 type probeControl struct {
@@ -128,7 +131,7 @@ func (p *probeControl) decide(budget, media int, loss float64, d layerDemand, la
 	p.lastBudget = budget
 	rate := 0
 	switch next := d.nextLayer(layer); {
-	case budget < 0 || layer == noLayer || next == noLayer || why == upSustained:
+	case budget < 0 || layer == noLayer || next == noLayer || why == upSustained || probingOff.Load():
 	case loss >= probeLossStop || (last > 0 && float64(budget) < congestedRatio*float64(last)):
 		p.cooldownUntil = now.Add(probeCooldown)
 	case now.Before(p.cooldownUntil):
