@@ -68,7 +68,9 @@ func runQualityLab(t *testing.T, probing bool) qualityRun {
 		TrackStarted: func(tr *Track) { started <- tr },
 		TrackEnded:   func(*Track) {},
 		Answer: func(sdp string) {
-			pc.do(func() { _ = pc.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}) })
+			pc.do(func() {
+				_ = pc.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+			})
 		},
 	})
 	if err != nil {
