@@ -92,6 +92,19 @@ func New(engine *sfu.Engine) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	// Adaptive video (issue 15): what the layer allocator does.
+	m.registry.MustRegister(
+		stat("switchyard_video_layer_switches_up_total", "Simulcast layer switches to a higher layer, counted at the keyframe.", prometheus.CounterValue,
+			func(s sfu.Stats) float64 { return float64(s.LayerSwitchesUp) }),
+		stat("switchyard_video_layer_switches_down_total", "Simulcast layer switches to a lower layer, counted at the keyframe.", prometheus.CounterValue,
+			func(s sfu.Stats) float64 { return float64(s.LayerSwitchesDown) }),
+		stat("switchyard_video_probes_total", "Times a subscriber started probing its bandwidth with padding for a higher layer.", prometheus.CounterValue,
+			func(s sfu.Stats) float64 { return float64(s.Probes) }),
+		stat("switchyard_video_probe_packets_total", "Padding-only packets sent to probe subscribers' bandwidth.", prometheus.CounterValue,
+			func(s sfu.Stats) float64 { return float64(s.ProbePackets) }),
+		&layerCollector{engine: engine, desc: prometheus.NewDesc("switchyard_video_subscriptions",
+			"Simulcast subscriptions by the layer forwarded (q, h, f), or paused because the estimate cannot carry the lowest.", []string{"layer"}, nil)},
+	)
 	// Zero series for every reason, so a fresh dashboard shows zeros, not "no data".
 	for _, r := range room.Reasons() {
 		m.leaves.WithLabelValues(string(r))
@@ -152,4 +165,21 @@ func (c *statCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *statCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.desc, c.kind, c.read())
+}
+
+// layerCollector reports the simulcast subscriptions per layer, read from
+// the engine at scrape time.
+type layerCollector struct {
+	engine *sfu.Engine
+	desc   *prometheus.Desc
+}
+
+func (c *layerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *layerCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.engine.Stats()
+	for i, name := range sfu.LayerNames() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(s.SubscriptionsByLayer[i]), name)
+	}
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(s.SubscriptionsPaused), "paused")
 }

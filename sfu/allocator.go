@@ -7,16 +7,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pion/webrtc/v3"
 )
 
 // allocateInterval is how often a subscriber's layers are re-chosen from
 // its bandwidth estimate; size requests re-choose at once.
 const allocateInterval = 500 * time.Millisecond
-
-// upHeadroom is how much more than a layer's bitrate the estimate must
-// leave before the subscriber moves up to it (or resumes), so that an
-// estimate hovering at a layer's rate does not flap between layers.
-const upHeadroom = 1.15
 
 // ErrUnknownTrack means a request named a track this subscriber does not
 // receive.
@@ -38,13 +35,20 @@ func newAllocator(bwe bandwidthEstimator) allocator {
 // budget is the estimated bitrate toward the subscriber, or -1 when
 // there is no estimate.
 func (a *allocator) budget() int {
+	budget, _ := a.estimate()
+	return budget
+}
+
+// estimate is the estimated bitrate toward the subscriber (-1 when there
+// is no estimate) and the loss ratio the estimator sees.
+func (a *allocator) estimate() (budget int, loss float64) {
 	a.mu.Lock()
 	bwe := a.bwe
 	a.mu.Unlock()
 	if bwe == nil {
-		return -1
+		return -1, 0
 	}
-	return bwe.GetTargetBitrate()
+	return bwe.GetTargetBitrate(), averageLoss(bwe)
 }
 
 func (a *allocator) setEstimator(bwe bandwidthEstimator) {
@@ -96,31 +100,70 @@ func (s *Subscriber) allocateLoop() {
 	}
 }
 
-// allocate shares the estimate among the subscriber's simulcast tracks.
+// allocate shares the estimate among the subscriber's simulcast tracks,
+// and has the first track held below the layer it wants probe for more.
 func (s *Subscriber) allocate(now time.Time) {
 	s.mu.Lock()
-	var sels []*layerSelector
+	var downs []*DownTrack
+	audio := 0
 	for _, d := range s.downs {
-		if d.layers != nil {
-			sels = append(sels, d.layers)
+		switch {
+		case d.layers != nil:
+			downs = append(downs, d)
+		case d.track.kind == webrtc.RTPCodecTypeAudio:
+			audio++
 		}
 	}
 	s.mu.Unlock()
-	if len(sels) == 0 {
+	if len(downs) == 0 {
 		return
 	}
-	slices.SortFunc(sels, func(a, b *layerSelector) int { return strings.Compare(a.track.id, b.track.id) })
-	demands := make([]layerDemand, len(sels))
-	for i, sel := range sels {
-		demands[i] = sel.demand(now)
+	slices.SortFunc(downs, func(a, b *DownTrack) int { return strings.Compare(a.track.id, b.track.id) })
+	demands := make([]layerDemand, len(downs))
+	for i, d := range downs {
+		demands[i] = d.layers.demand(now)
 	}
-	budget := s.alloc.budget()
-	for i, layer := range planLayers(budget, demands) {
-		layer = sels[i].pause.decide(layer, demands[i].nextLayer(noLayer), budget, now)
-		// setTarget also asks again for a switch still waiting for its
-		// keyframe (throttled per layer); asking here too would schedule a
-		// second, trailing keyframe for the same switch.
-		sels[i].setTarget(layer)
+	budget, loss := s.alloc.estimate()
+	chosen := planLayers(budget, demands)
+	// What the estimate would carry without the tiles' size limits: the
+	// hysteresis counts the sustain time on it.
+	uncapped := slices.Clone(demands)
+	for i := range uncapped {
+		uncapped[i].maxLayer = uncapped[i].highest()
+	}
+	carried := planLayers(budget, uncapped)
+	whys := make([]upswitch, len(downs))
+	media := audio * probeAudioReserve // what probes must leave to audio
+	for i, layer := range chosen {
+		sel, d := downs[i].layers, demands[i]
+		if below := d.prevLayer(d.target); loss >= lossDownRatio && below != noLayer {
+			layer = min(layer, below)
+		}
+		layer, whys[i] = sel.hyst.decide(d.target, layer, carried[i], now)
+		layer = sel.pause.decide(layer, d.nextLayer(noLayer), budget, now)
+		// setTarget also asks again, after a timeout, for a switch still
+		// waiting for its keyframe.
+		sel.setTargetAt(layer, now)
+		chosen[i] = layer
+		if layer != noLayer {
+			media += d.cost[layer]
+		}
+	}
+	probing := false
+	for i, d := range downs {
+		rate := 0
+		if !probing {
+			rate = d.layers.probing.decide(budget, media, loss, demands[i], chosen[i], whys[i], now)
+			probing = rate > 0
+		}
+		if old := d.probe.rate.Swap(int64(rate)); old == 0 && rate > 0 {
+			if d.stats != nil {
+				d.stats.probes.Add(1)
+			}
+			if s.group != nil {
+				s.group.probes.Add(1)
+			}
+		}
 	}
 }
 
@@ -167,22 +210,32 @@ func coversSize(layer int8, sim *simulcastLayers, w, h int32) bool {
 // planLayers chooses a layer (or noLayer: paused) for each track within
 // budget bits per second (negative: no limit): first the lowest layer for
 // every track that fits, then upgrades one step at a time, round-robin,
-// while the budget lasts. Moving up needs upHeadroom over the cost.
+// while the budget lasts. Moving up needs upHeadroom over the cost;
+// staying needs only staySlack of it.
 func planLayers(budget int, demands []layerDemand) []int8 {
 	plan := make([]int8, len(demands))
 	remaining := budget
-	fits := func(cost int, d layerDemand, layer int8) bool {
+	// fits: moving d from layer from (already paid for) to layer leaves
+	// room for layer's cost, scaled by the headroom or slack.
+	fits := func(d layerDemand, from, layer int8) bool {
 		if budget < 0 {
 			return true
 		}
-		if layer > d.target {
-			cost = int(float64(cost) * upHeadroom)
+		cost := float64(d.cost[layer])
+		switch {
+		case layer > d.target:
+			cost *= upHeadroom
+		case layer == d.target:
+			cost *= staySlack
 		}
-		return cost <= remaining
+		if from != noLayer {
+			cost -= float64(d.cost[from])
+		}
+		return int(cost) <= remaining
 	}
 	for i, d := range demands {
 		plan[i] = noLayer
-		if low := d.nextLayer(noLayer); low != noLayer && fits(d.cost[low], d, low) {
+		if low := d.nextLayer(noLayer); low != noLayer && fits(d, noLayer, low) {
 			plan[i] = low
 			remaining -= d.cost[low]
 		}
@@ -194,7 +247,7 @@ func planLayers(budget int, demands []layerDemand) []int8 {
 				continue
 			}
 			up := d.nextLayer(plan[i])
-			if up == noLayer || !fits(d.cost[up]-d.cost[plan[i]], d, up) {
+			if up == noLayer || !fits(d, plan[i], up) {
 				continue
 			}
 			remaining -= d.cost[up] - d.cost[plan[i]]
@@ -203,6 +256,21 @@ func planLayers(budget int, demands []layerDemand) []int8 {
 		}
 	}
 	return plan
+}
+
+// highest is the highest available layer, or noLayer.
+func (d layerDemand) highest() int8 {
+	return d.prevLayer(maxLayers)
+}
+
+// prevLayer is the highest available layer below from, or noLayer.
+func (d layerDemand) prevLayer(from int8) int8 {
+	for l := from - 1; l >= 0; l-- {
+		if d.available[l] {
+			return l
+		}
+	}
+	return noLayer
 }
 
 // nextLayer is the lowest available layer above from, up to maxLayer.

@@ -35,3 +35,35 @@ func TestAllocationSwitchAsksForOneKeyframe(t *testing.T) {
 		t.Error("a second, trailing keyframe request was scheduled for the same switch")
 	}
 }
+
+// A switch still waiting for its keyframe is asked for again only after
+// switchKeyframeRetry, however often the allocator runs meanwhile.
+func TestSwitchKeyframeIsRetriedOnlyAfterTheTimeout(t *testing.T) {
+	track := simulcastTestTrack()
+	track.stats = &counters{}
+	var asked [maxLayers]int
+	for l := range int8(maxLayers) {
+		track.keyframes[l] = newKeyframeRequester(0, func() { asked[l]++ })
+	}
+	defer track.stopLayerFeedback()
+	d := &DownTrack{track: track, layers: newLayerSelector(track)}
+	s := &Subscriber{downs: map[string]*DownTrack{track.id: d}, alloc: newAllocator(nil)}
+	start := time.Unix(1000, 0)
+	allocate := func(at time.Duration) {
+		for l := range track.sim.layers {
+			track.sim.layers[l].bytes.Add(10_000) // every layer keeps arriving
+		}
+		s.allocate(start.Add(at))
+	}
+	for at := time.Duration(0); at < switchKeyframeRetry; at += allocateInterval {
+		allocate(at)
+	}
+	layer := d.layers.target.Load()
+	if asked[layer] != 1 {
+		t.Fatalf("within the retry timeout: %d keyframe requests for layer %d, want 1", asked[layer], layer)
+	}
+	allocate(switchKeyframeRetry)
+	if asked[layer] != 2 {
+		t.Fatalf("at the retry timeout: %d keyframe requests, want 2", asked[layer])
+	}
+}

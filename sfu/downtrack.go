@@ -50,6 +50,7 @@ type DownTrack struct {
 
 	// layers picks and rewrites the simulcast layer; nil for other tracks.
 	layers *layerSelector
+	probe  prober // padding toward a simulcast subscriber: probe.go
 	// enqueueMu makes the layers' read loops (one goroutine each) take
 	// turns at the single-producer queue; simulcast only.
 	enqueueMu sync.Mutex
@@ -160,7 +161,10 @@ func (d *DownTrack) writeLoop() {
 // for simulcast the layer's seq and timestamp (layerSelector.forward) —
 // and drops the publisher's header extensions, whose ids were negotiated
 // on another peer connection and would mean something else here.
-func (d *DownTrack) write(p *packet) {
+func (d *DownTrack) write(p *packet) { d.writeAt(p, time.Now().UnixNano()) }
+
+// writeAt is write at now, in unix nanoseconds (a test's clock).
+func (d *DownTrack) writeAt(p *packet, now int64) {
 	b := d.bound.Load()
 	if b == nil {
 		return
@@ -169,13 +173,14 @@ func (d *DownTrack) write(p *packet) {
 	if !ok {
 		return
 	}
-	if d.layers != nil && !d.layers.forward(&d.header, p.layer, payload, time.Now().UnixNano()) {
+	if d.layers != nil && !d.layers.forward(&d.header, p.layer, payload, now) {
 		return
 	}
 	// Zero bytes without an error: the transport is not up yet.
 	if n, err := b.writer.WriteRTP(&d.header, payload); err != nil || n == 0 {
 		return
 	}
+	defer d.pad(b, &d.header, now)
 	if !d.delivering {
 		d.delivering = true
 		// A new subscriber cannot decode anything before the next
@@ -217,6 +222,12 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 // close stops the writer goroutine and waits for it, returning every
 // queued packet to the pool.
 func (d *DownTrack) close() {
-	d.closeOnce.Do(func() { close(d.done) })
+	d.closeOnce.Do(func() {
+		close(d.done)
+		<-d.exited
+		if d.layers != nil {
+			d.layers.view(-1) // the writer is gone: its slot is ours now
+		}
+	})
 	<-d.exited
 }

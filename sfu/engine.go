@@ -63,6 +63,7 @@ type Engine struct {
 	api        *webrtc.API
 	iceServers []webrtc.ICEServer
 	stats      counters
+	groups     groupTable // per-group (room) video figures: groupstats.go
 	bwe        *bweHandoff
 	sockets    *listeners
 	closeOnce  sync.Once

@@ -113,6 +113,17 @@ type labClient struct {
 }
 
 func (l *lab) newClient(lossRate float64) *labClient {
+	l.t.Helper()
+	return l.newClientWith(lossRate, clientOptions{})
+}
+
+// clientOptions adapt a lab client; the zero value is newClient's.
+type clientOptions struct {
+	media func(*webrtc.MediaEngine) error   // more codecs or extensions
+	nic   func(*vnet.Net) (vnet.NIC, error) // e.g. a rate limit on its downlink
+}
+
+func (l *lab) newClientWith(lossRate float64, opts clientOptions) *labClient {
 	t := l.t
 	t.Helper()
 	ip := fmt.Sprintf("10.0.0.%d", l.nextHost.Add(1))
@@ -120,7 +131,13 @@ func (l *lab) newClient(lossRate float64) *labClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.router.AddNet(n); err != nil {
+	var nic vnet.NIC = n
+	if opts.nic != nil {
+		if nic, err = opts.nic(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.router.AddNet(nic); err != nil {
 		t.Fatal(err)
 	}
 	l.mu.Lock()
@@ -130,6 +147,11 @@ func (l *lab) newClient(lossRate float64) *labClient {
 	media := &webrtc.MediaEngine{}
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
+	}
+	if opts.media != nil {
+		if err := opts.media(media); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tap := &rtcpTap{gotRR: make(chan struct{})}
 	registry := &interceptor.Registry{}
@@ -352,9 +374,14 @@ type labSubscriber struct {
 }
 
 func (l *lab) subscribe(lossRate float64, sendPLIOnTrack bool) *labSubscriber {
+	l.t.Helper()
+	return l.subscribeWith(lossRate, sendPLIOnTrack, clientOptions{})
+}
+
+func (l *lab) subscribeWith(lossRate float64, sendPLIOnTrack bool, opts clientOptions) *labSubscriber {
 	t := l.t
 	t.Helper()
-	c := l.newClient(lossRate)
+	c := l.newClientWith(lossRate, opts)
 	s := &labSubscriber{labClient: c, log: newSeqLog(), gotSR: make(chan struct{})}
 	var err error
 	s.server, err = l.engine.NewSubscriber(SubscriberEvents{

@@ -5,10 +5,12 @@ import (
 	"sync/atomic"
 )
 
-// switchHistory is how many layer switches a rewriter remembers for
-// mapping outgoing sequence numbers back (for retransmissions); a NACK
-// older than that many switches is not worth answering anyway.
-const switchHistory = 8
+// switchHistory is how many layer switches (and probe bursts, which
+// shift the offset too) a rewriter remembers for mapping outgoing
+// sequence numbers back (for retransmissions). Probe bursts are at least
+// probeBurstGap apart, so this covers about 3 s of them; a NACK older
+// than that is not worth answering anyway.
+const switchHistory = 48
 
 // noLayer marks a subscriber that receives no layer: not started yet, or
 // paused because it cannot take even the lowest one.
@@ -50,6 +52,7 @@ type seqRewriter struct {
 // wrapping) a layer's offset applies.
 type switchPoint struct {
 	valid     bool
+	padFrom   uint64 // a probe burst: outgoing [padFrom, firstOut) is padding
 	firstOut  uint64
 	layer     int8
 	seqOffset uint16
@@ -90,6 +93,30 @@ func (r *seqRewriter) switchTo(layer int8, seq uint16, ts uint32, now int64) {
 	r.tsOffset = outTS - ts
 	r.history[r.next] = switchPoint{valid: true, firstOut: outExt, layer: layer, seqOffset: r.seqOffset, tsOffset: r.tsOffset}
 	r.next = (r.next + 1) % switchHistory
+}
+
+// padding reserves n outgoing seqs right after the newest one, for
+// padding-only probe packets carrying the newest timestamp, and shifts
+// the layer's offset past them. Packets of the layer older than the
+// newest one are refused from now on (as at a switch): their seqs would
+// land on the padding; a late one is still resent when NACKed. ok is
+// false when nothing is being forwarded.
+func (r *seqRewriter) padding(n int) (first uint16, ts uint32, ok bool) {
+	if r.layer == noLayer || !r.started || n <= 0 {
+		return 0, 0, false
+	}
+	first, ts = r.maxSeq+1, r.maxTS
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	padFrom := r.maxSeqExt + 1
+	r.seqOffset += uint16(n)
+	r.maxSeq += uint16(n)
+	r.maxSeqExt += uint64(n)
+	r.floorSeq = r.maxIn + 1
+	r.history[r.next] = switchPoint{valid: true, padFrom: padFrom, firstOut: r.maxSeqExt + 1, layer: r.layer, seqOffset: r.seqOffset, tsOffset: r.tsOffset}
+	r.next = (r.next + 1) % switchHistory
+	r.newestOut.Store(r.maxSeqExt + 1)
+	return first, ts, true
 }
 
 // pause stops forwarding; the next switchTo resumes where it left off.
@@ -143,6 +170,9 @@ func (r *seqRewriter) original(outSeq uint16) (layer int8, seq uint16, tsOffset 
 	defer r.mu.Unlock()
 	best := -1
 	for i, p := range r.history {
+		if p.valid && p.padFrom != 0 && p.padFrom <= ext && ext < p.firstOut {
+			return noLayer, 0, 0, false // padding: nothing to resend
+		}
 		// The latest switch at or before outSeq is the one whose range holds it.
 		if p.valid && p.firstOut <= ext && (best < 0 || p.firstOut > r.history[best].firstOut) {
 			best = i

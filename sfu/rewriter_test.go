@@ -211,6 +211,8 @@ func TestPlanLayers(t *testing.T) {
 		{"cut below lowest pauses", 50_000, []layerDemand{demand(2, 0)}, []int8{noLayer}},
 		{"moving up needs headroom", 310_000, []layerDemand{demand(2, 0)}, []int8{0}},
 		{"staying needs none", 310_000, []layerDemand{demand(2, 1)}, []int8{1}},
+		{"one gcc back-off (0.85x) keeps the layer", 765_000, []layerDemand{demand(2, 2)}, []int8{2}},
+		{"two back-offs (0.72x) go down", 648_000, []layerDemand{demand(2, 2)}, []int8{1}},
 		{"size caps", 5_000_000, []layerDemand{demand(0, 2)}, []int8{0}},
 		{"shared: both get something", 450_000, []layerDemand{demand(2, 1), demand(2, 1)}, []int8{1, 0}},
 		{"missing layer skipped", 5_000_000, []layerDemand{{available: [maxLayers]bool{true, true, false}, cost: cost, maxLayer: 1, target: 0}}, []int8{1}},

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -23,11 +24,26 @@ type layerSelector struct {
 
 	rw *seqRewriter // rewrites on the writer goroutine; maps back from any
 
-	pause pauseState // allocator goroutine only
+	// group is the subscriber's group, or nil; AddTrack sets it before
+	// the track is fanned out to it (the writer reads it after).
+	group *groupCounters
+
+	// viewing is the layerViewers slot counting this subscription (layer+1,
+	// 0 paused), or -1 before its first layer. Writer goroutine, then close.
+	viewing int8
+
+	// Allocator goroutine only.
+	pause    pauseState
+	hyst     hysteresis
+	probing  probeControl
+	askedAt  time.Time // when a keyframe was last asked for the target
+	askedFor int8      // the target it was asked for
 }
 
 func newLayerSelector(t *Track) *layerSelector {
 	s := &layerSelector{track: t, family: codecFamily(t.codec.MimeType), rw: newSeqRewriter(t.codec.ClockRate)}
+	s.askedFor = noLayer
+	s.viewing = -1
 	s.target.Store(int32(noLayer))
 	s.current.Store(int32(noLayer))
 	return s
@@ -41,11 +57,25 @@ func (s *layerSelector) accepts(layer int8) bool {
 	return l == s.current.Load() || l == s.target.Load()
 }
 
+// switchKeyframeRetry is how long a switch waits for the keyframe it
+// asked for before asking again: the publisher's answer (RTT, an encoder
+// frame, the per-layer throttle of keyframe.go, NACK repair of a lost
+// keyframe packet) normally comes well within it, so one switch costs
+// one keyframe request.
+const switchKeyframeRetry = 1500 * time.Millisecond
+
 // setTarget asks for layer (noLayer pauses) and, when that means a
-// switch, a keyframe on it. It reports whether the target changed.
-func (s *layerSelector) setTarget(layer int8) bool {
+// switch, a keyframe on it: once per switch, and again only when the
+// switch is still waiting switchKeyframeRetry later. It reports whether
+// the target changed.
+func (s *layerSelector) setTarget(layer int8) bool { return s.setTargetAt(layer, time.Now()) }
+
+// setTargetAt is setTarget at now, for the allocator's (test) clock.
+func (s *layerSelector) setTargetAt(layer int8, now time.Time) bool {
 	old := s.target.Swap(int32(layer))
-	if layer != noLayer && int32(layer) != s.current.Load() {
+	if layer != noLayer && int32(layer) != s.current.Load() &&
+		(layer != s.askedFor || now.Sub(s.askedAt) >= switchKeyframeRetry) {
+		s.askedFor, s.askedAt = layer, now
 		s.track.requestLayerKeyframe(layer)
 	}
 	return old != int32(layer)
@@ -59,6 +89,7 @@ func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now i
 		if s.rw.layer != noLayer {
 			s.rw.pause()
 			s.current.Store(int32(noLayer))
+			s.view(0)
 		}
 		return false
 	}
@@ -66,8 +97,10 @@ func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now i
 		if layer != target || !isKeyframeStart(s.family, payload) {
 			return false
 		}
+		s.countSwitch(s.rw.layer, layer)
 		s.rw.switchTo(layer, h.SequenceNumber, h.Timestamp, now)
 		s.current.Store(int32(layer))
+		s.view(layer + 1)
 	}
 	seq, ts, ok := s.rw.rewrite(h.SequenceNumber, h.Timestamp, now)
 	if !ok {
@@ -75,6 +108,52 @@ func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now i
 	}
 	h.SequenceNumber, h.Timestamp = seq, ts
 	return true
+}
+
+// view moves this subscription to slot of the layer gauge (-1: out of it).
+func (s *layerSelector) view(slot int8) {
+	if slot == s.viewing {
+		return
+	}
+	if st := s.track.stats; st != nil {
+		if s.viewing >= 0 {
+			st.layerViewers[s.viewing].Add(-1)
+		}
+		if slot >= 0 {
+			st.layerViewers[slot].Add(1)
+		}
+	}
+	if g := s.group; g != nil {
+		if s.viewing >= 0 {
+			g.layerViewers[s.viewing].Add(-1)
+		}
+		if slot >= 0 {
+			g.layerViewers[slot].Add(1)
+		}
+	}
+	s.viewing = slot
+}
+
+// countSwitch counts a switch at its keyframe; starting and resuming
+// (from noLayer) are not switches.
+func (s *layerSelector) countSwitch(from, to int8) {
+	if from == noLayer {
+		return
+	}
+	if st := s.track.stats; st != nil {
+		if to > from {
+			st.layerSwitchesUp.Add(1)
+		} else {
+			st.layerSwitchesDown.Add(1)
+		}
+	}
+	if g := s.group; g != nil {
+		if to > from {
+			g.layerSwitchesUp.Add(1)
+		} else {
+			g.layerSwitchesDown.Add(1)
+		}
+	}
 }
 
 // requestKeyframe asks the publisher for a keyframe on the stream this

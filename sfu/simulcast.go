@@ -3,7 +3,6 @@ package sfu
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/webrtc/v3"
 )
@@ -25,10 +24,6 @@ func layerIndex(rid string) (int8, bool) {
 	return noLayer, false
 }
 
-// layerRateWindow is the shortest interval a layer's bitrate is measured
-// over.
-const layerRateWindow = 500 * time.Millisecond
-
 // simulcastLayer is what the track learns about one layer as it reads it.
 type simulcastLayer struct {
 	ssrc          atomic.Uint32 // 0 until the layer arrives
@@ -42,11 +37,7 @@ type simulcastLayers struct {
 	layers [maxLayers]simulcastLayer
 	family int
 
-	rateMu    sync.Mutex
-	sampledAt time.Time
-	sampled   [maxLayers]uint64
-	rates     [maxLayers]int // bits per second over the last window
-	measured  bool
+	rates layerRates // measured from the packets received: layerrate.go
 }
 
 // layerGroups collects the rid tracks pion reports one by one (one
@@ -123,26 +114,6 @@ func (s *simulcastLayers) noteLayerPacket(layer int8, raw []byte) {
 		l.width.Store(int32(w))
 		l.height.Store(int32(h))
 	}
-}
-
-// bitrates returns each layer's incoming bitrate, refreshed when the last
-// measurement is older than layerRateWindow; a layer not sending is 0.
-// measured is false until one window has passed.
-func (s *simulcastLayers) bitrates(now time.Time) (rates [maxLayers]int, measured bool) {
-	s.rateMu.Lock()
-	defer s.rateMu.Unlock()
-	if elapsed := now.Sub(s.sampledAt); elapsed >= layerRateWindow {
-		for i := range s.layers {
-			b := s.layers[i].bytes.Load()
-			if !s.sampledAt.IsZero() {
-				s.rates[i] = int(float64(b-s.sampled[i]) * 8 / elapsed.Seconds())
-			}
-			s.sampled[i] = b
-		}
-		s.measured = !s.sampledAt.IsZero()
-		s.sampledAt = now
-	}
-	return s.rates, s.measured
 }
 
 // Simulcast reports whether the track arrives in several layers.

@@ -31,6 +31,11 @@ func loopbackAPI(t *testing.T) *webrtc.API {
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(media); err != nil {
 		t.Fatal(err)
 	}
+	// Received only, so the server's packets carry their transport-wide
+	// seqs (the test reads them; it sends no feedback).
+	if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverDirectionRecvonly); err != nil {
+		t.Fatal(err)
+	}
 	var s webrtc.SettingEngine
 	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	s.SetIncludeLoopbackCandidate(true)
@@ -57,6 +62,9 @@ var (
 )
 
 const layerMarkerAt = 11
+
+// paddingMark is received.layer for a padding-only (probe) packet.
+const paddingMark = 0xff
 
 // sendLayers sends the fake layers until ctx ends. pion does not tag
 // simulcast packets itself, so the mid and rid extensions are set here,
@@ -101,6 +109,7 @@ func sendLayers(ctx context.Context, tracks [maxLayers]*webrtc.TrackLocalStaticR
 }
 
 type received struct {
+	twcc  bool // a padding packet carries a transport-wide seq
 	seq   uint16
 	ts    uint32
 	layer byte
@@ -250,16 +259,26 @@ func TestSimulcastSubscriberFollowsEstimate(t *testing.T) {
 	packets := make(chan received, 4096)
 	var readers sync.WaitGroup
 	defer readers.Wait()
-	subPC.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	subPC.OnTrack(func(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		readers.Add(1)
 		defer readers.Done()
+		var twccID uint8
+		for _, ext := range receiver.GetParameters().HeaderExtensions {
+			if ext.URI == sdp.TransportCCURI {
+				twccID = uint8(ext.ID)
+			}
+		}
 		for {
 			p, _, err := remote.ReadRTP()
 			if err != nil {
 				return
 			}
-			if len(p.Payload) > layerMarkerAt {
+			switch {
+			case len(p.Payload) > layerMarkerAt:
 				packets <- received{seq: p.SequenceNumber, ts: p.Timestamp, layer: p.Payload[layerMarkerAt], key: isKeyframeStart(codecVP8, p.Payload)}
+			case p.Padding && len(p.Payload) == 0:
+				// A probe: part of the seq space, of no layer.
+				packets <- received{seq: p.SequenceNumber, ts: p.Timestamp, layer: paddingMark, twcc: twccID != 0 && p.GetExtension(twccID) != nil}
 			}
 		}
 	})
@@ -285,6 +304,15 @@ func TestSimulcastSubscriberFollowsEstimate(t *testing.T) {
 	waitLayer(2)
 	estimate.bps.Store(250_000) // below the middle layer's 320 kbit/s
 	waitLayer(0)
+	// Held below the middle layer, it is probed: padding between frames.
+	for p := (received{}); p.layer != paddingMark; {
+		select {
+		case p = <-packets:
+			got = append(got, p)
+		case <-ctx.Done():
+			t.Fatal("no probe padding while the estimate held the subscriber on the lowest layer")
+		}
+	}
 	estimate.bps.Store(10_000_000)
 	waitLayer(2)
 	// A few more of the top layer, to see the stream go on after the switch.
@@ -294,7 +322,8 @@ func TestSimulcastSubscriberFollowsEstimate(t *testing.T) {
 	stopSending()
 	_ = subPC.Close()
 
-	switches := 0
+	switches, probes := 0, 0
+	media := got[0] // the last packet of a layer
 	for i := 1; i < len(got); i++ {
 		p, prev := got[i], got[i-1]
 		if p.seq != prev.seq+1 {
@@ -303,6 +332,14 @@ func TestSimulcastSubscriberFollowsEstimate(t *testing.T) {
 		if int32(p.ts-prev.ts) < 0 {
 			t.Errorf("packet %d: timestamp %d after %d goes back", i, p.ts, prev.ts)
 		}
+		if p.layer == paddingMark {
+			probes++
+			if !p.twcc {
+				t.Errorf("padding packet %d has no transport-wide seq: gcc would not count it", i)
+			}
+			continue
+		}
+		prev, media = media, p
 		if p.layer != prev.layer {
 			switches++
 			if !p.key {
@@ -313,5 +350,5 @@ func TestSimulcastSubscriberFollowsEstimate(t *testing.T) {
 	if switches < 2 {
 		t.Errorf("%d layer switches, want at least 2 (down and up)", switches)
 	}
-	t.Logf("%d packets, %d switches", len(got), switches)
+	t.Logf("%d packets, %d switches, %d padding", len(got), switches, probes)
 }

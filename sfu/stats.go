@@ -16,6 +16,14 @@ type counters struct {
 	retransmitMisses     atomic.Uint64
 	keyframeRequests     atomic.Uint64
 	senderReports        atomic.Uint64
+
+	probes            atomic.Uint64
+	probePackets      atomic.Uint64
+	layerSwitchesUp   atomic.Uint64
+	layerSwitchesDown atomic.Uint64
+	// layerViewers counts simulcast subscriptions by the layer forwarded
+	// (index layer+1; 0: paused after having had one). layerView keeps it.
+	layerViewers [maxLayers + 1]atomic.Int64
 }
 
 // Stats is a snapshot of the engine's media totals since start.
@@ -31,10 +39,24 @@ type Stats struct {
 	RetransmitMisses     uint64 // of those, not in the cache (uplink loss or too old)
 	KeyframeRequests     uint64 // PLIs sent to publishers
 	SenderReports        uint64 // RTCP sender reports sent to subscribers
+
+	Probes            uint64 // times a subscriber started probing for a higher layer
+	ProbePackets      uint64 // padding-only packets sent to probe subscribers' bandwidth
+	LayerSwitchesUp   uint64 // simulcast layer switches to a higher layer, at the keyframe
+	LayerSwitchesDown uint64 // simulcast layer switches to a lower layer, at the keyframe
+	// SubscriptionsByLayer counts simulcast subscriptions by the layer
+	// being forwarded, lowest first; SubscriptionsPaused those paused
+	// because the estimate cannot carry even the lowest.
+	SubscriptionsByLayer [maxLayers]int64
+	SubscriptionsPaused  int64
 }
 
+// LayerNames are the simulcast layers' names (rids), lowest first, as
+// Stats.SubscriptionsByLayer lists them.
+func LayerNames() []string { return simulcastRIDs[:] }
+
 func (c *counters) snapshot() Stats {
-	return Stats{
+	s := Stats{
 		PacketsReceived:  c.packetsReceived.Load(),
 		PacketsForwarded: c.packetsForwarded.Load(),
 		BytesForwarded:   c.bytesForwarded.Load(),
@@ -46,5 +68,16 @@ func (c *counters) snapshot() Stats {
 		RetransmitMisses:     c.retransmitMisses.Load(),
 		KeyframeRequests:     c.keyframeRequests.Load(),
 		SenderReports:        c.senderReports.Load(),
+
+		Probes:            c.probes.Load(),
+		ProbePackets:      c.probePackets.Load(),
+		LayerSwitchesUp:   c.layerSwitchesUp.Load(),
+		LayerSwitchesDown: c.layerSwitchesDown.Load(),
+
+		SubscriptionsPaused: c.layerViewers[0].Load(),
 	}
+	for i := range maxLayers {
+		s.SubscriptionsByLayer[i] = c.layerViewers[i+1].Load()
+	}
+	return s
 }

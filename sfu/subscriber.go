@@ -13,6 +13,9 @@ type SubscriberEvents struct {
 	// Offer carries a new server offer; the client must answer it before
 	// the next one is sent.
 	Offer func(sdp string)
+	// Group names the group (the room) whose figures Engine.GroupStats
+	// counts this subscriber's video in; "" counts it in none.
+	Group string
 }
 
 // Subscriber is the peer connection a participant receives media on. The
@@ -22,12 +25,16 @@ type Subscriber struct {
 	*peer
 	events SubscriberEvents
 	stats  *counters
+	group  *groupCounters // nil without a group
+	groups *groupTable
 
 	mu       sync.Mutex
 	downs    map[string]*DownTrack // by track id
 	isClosed bool
 
 	alloc allocator // simulcast layer choice from the bandwidth estimate
+
+	leaveGroupOnce sync.Once
 
 	needOffer chan struct{} // capacity 1: "the track set changed"
 	answered  chan struct{} // capacity 1: "the outstanding offer was answered"
@@ -50,6 +57,8 @@ func (e *Engine) NewSubscriber(events SubscriberEvents) (*Subscriber, error) {
 		answered:  make(chan struct{}, 1),
 		loopDone:  make(chan struct{}),
 		alloc:     newAllocator(p.bwe),
+		group:     e.groups.join(events.Group),
+		groups:    &e.groups,
 	}
 	go s.negotiationLoop()
 	go s.allocateLoop()
@@ -67,6 +76,9 @@ func (s *Subscriber) AddTrack(t *Track) error {
 		return nil
 	}
 	d := newDownTrack(t, s.stats)
+	if d.layers != nil {
+		d.layers.group = s.group
+	}
 	tr, err := s.addTransceiver(d, t.Kind())
 	if err != nil {
 		d.close()
@@ -159,6 +171,7 @@ func (s *Subscriber) Close() error {
 		d.track.removeDownTrack(d)
 		d.close()
 	}
+	s.leaveGroupOnce.Do(func() { s.groups.leave(s.events.Group) })
 	return err
 }
 

@@ -1,0 +1,136 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+)
+
+// TestHysteresisDecisions drives one track's decision with a fake clock:
+// down at once, up only after upSustain of an unbroken plan, a failed
+// upswitch backs off (doubling), a held one resets the backoff, and an
+// estimate flapping around a layer's cost never moves the layer up.
+func TestHysteresisDecisions(t *testing.T) {
+	var h hysteresis
+	start := time.Unix(1000, 0)
+	current := noLayer
+	steps := []struct {
+		name    string
+		at      time.Duration // since start
+		planned int8
+		want    int8
+		why     upswitch
+	}{
+		{"first choice takes the plan", 0, 2, 2, upNone},
+		{"down at once", 1 * time.Second, 1, 1, upNone},
+		{"up waits", 1500 * time.Millisecond, 2, 1, upSustained},
+		{"still waits", 6 * time.Second, 2, 1, upSustained},
+		{"up after 5 s", 6500 * time.Millisecond, 2, 2, upNone},
+		{"drop within the trial: failed", 8 * time.Second, 1, 1, upNone},
+		{"sustained but backing off", 12500 * time.Millisecond, 2, 1, upBackedOff},
+		{"still backing off", 17900 * time.Millisecond, 2, 1, upBackedOff},
+		{"backoff (10 s) over", 18 * time.Second, 2, 2, upNone},
+		{"fails again", 19 * time.Second, 1, 1, upNone},
+		{"backing off", 25 * time.Second, 2, 1, upBackedOff},
+		{"backoff doubled: 20 s", 38900 * time.Millisecond, 2, 1, upBackedOff},
+		{"after 20 s", 39 * time.Second, 2, 2, upNone},
+		{"held past the trial", 47 * time.Second, 2, 2, upNone},
+		{"a later drop is not a failure", 50 * time.Second, 0, 0, upNone},
+		{"waits", 50500 * time.Millisecond, 2, 0, upSustained},
+		{"both layers sustained: straight to the top", 55500 * time.Millisecond, 2, 2, upNone},
+	}
+	for _, s := range steps {
+		got, why := h.decide(current, s.planned, s.planned, start.Add(s.at))
+		if got != s.want || why != s.why {
+			t.Fatalf("%s (t=%v, current %d, planned %d): got %d/%d, want %d/%d", s.name, s.at, current, s.planned, got, why, s.want, s.why)
+		}
+		current = got
+	}
+
+	// A plan flapping between two layers every allocation never sustains.
+	h, current = hysteresis{}, noLayer
+	for i := range 60 {
+		planned := int8(1 + i%2)
+		if i == 0 {
+			planned = 1
+		}
+		got, _ := h.decide(current, planned, planned, start.Add(time.Duration(i)*allocateInterval))
+		if got != 1 {
+			t.Fatalf("allocation %d: flapping plan moved the layer to %d", i, got)
+		}
+		current = got
+	}
+}
+
+// TestTileGrowthNeedsNoSustain: the sustain time runs on what the
+// estimate carries, not on what the tile asks for, so a tile that grows
+// gets its larger layer at once when the estimate carried it all along.
+func TestTileGrowthNeedsNoSustain(t *testing.T) {
+	var h hysteresis
+	start := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	current, _ := h.decide(noLayer, 0, 2, at(0)) // small tile, plenty of estimate
+	for d := time.Second; d <= 10*time.Second; d += time.Second {
+		current, _ = h.decide(current, 0, 2, at(d))
+	}
+	if got, why := h.decide(current, 2, 2, at(10500*time.Millisecond)); got != 2 {
+		t.Errorf("tile grew after 10 s of estimate for the top layer: got %d (%d), want 2 at once", got, why)
+	}
+	// Shrinking the tile soon after is no failed upswitch: growing it
+	// again needs no backoff.
+	current, _ = h.decide(2, 0, 2, at(12*time.Second))
+	if got, why := h.decide(current, 2, 2, at(13*time.Second)); got != 2 {
+		t.Errorf("tile grew again after shrinking: got %d (%d), want 2 at once", got, why)
+	}
+	// The estimate only just carries it: the sustain time applies.
+	h = hysteresis{}
+	current, _ = h.decide(noLayer, 0, 0, at(0))
+	if got, why := h.decide(current, 2, 2, at(time.Second)); got != 0 || why != upSustained {
+		t.Errorf("estimate new to the top layer: got %d (%d), want 0 sustaining", got, why)
+	}
+}
+
+// TestAllocatorLossStepsDown: high loss takes one layer off whatever the
+// estimate says; the few percent NACKs repair do not.
+func TestAllocatorLossStepsDown(t *testing.T) {
+	track := simulcastTestTrack()
+	track.stats = &counters{}
+	for l := range int8(maxLayers) {
+		track.keyframes[l] = newKeyframeRequester(time.Hour, func() {})
+	}
+	defer track.stopLayerFeedback()
+	d := &DownTrack{track: track, layers: newLayerSelector(track)}
+	est := &lossyEstimate{bps: 10_000_000}
+	s := &Subscriber{downs: map[string]*DownTrack{track.id: d}, alloc: newAllocator(est)}
+	now := time.Unix(1000, 0)
+	feed := func() { // 80, 320, 800 kbit/s over each allocation interval
+		for l, kbps := range [maxLayers]uint64{80, 320, 800} {
+			track.sim.layers[l].bytes.Add(kbps * 1000 / 8 / 2)
+		}
+	}
+	feed()
+	s.allocate(now)
+	if got := d.layers.target.Load(); got != 2 {
+		t.Fatalf("plenty of estimate: layer %d, want 2", got)
+	}
+	est.loss = 0.02
+	feed()
+	s.allocate(now.Add(allocateInterval))
+	if got := d.layers.target.Load(); got != 2 {
+		t.Fatalf("2%% loss (NACK repairs it): layer %d, want 2", got)
+	}
+	est.loss = 0.15
+	feed()
+	s.allocate(now.Add(2 * allocateInterval))
+	if got := d.layers.target.Load(); got != 1 {
+		t.Fatalf("15%% loss: layer %d, want 1", got)
+	}
+}
+
+// lossyEstimate is a fake estimator that also reports gcc's loss.
+type lossyEstimate struct {
+	bps  int
+	loss float64
+}
+
+func (e *lossyEstimate) GetTargetBitrate() int    { return e.bps }
+func (e *lossyEstimate) GetStats() map[string]any { return map[string]any{"averageLoss": e.loss} }

@@ -1,0 +1,184 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v3"
+)
+
+// TestProbePaddingKeepsTheStreamWhole: padding goes out between frames at
+// the rate asked, on the media SSRC, with continuous seqs, the last
+// frame's timestamp and the padding flag; media is untouched; a NACK for
+// a padding seq resends nothing and one for media after it resends the
+// right packet.
+func TestProbePaddingKeepsTheStreamWhole(t *testing.T) {
+	var stats counters
+	track := simulcastTestTrack()
+	track.stats = &stats
+	for l := range maxLayers {
+		track.history[l] = newPacketHistory(videoHistoryLength)
+	}
+	w := &payloadWriter{}
+	d := &DownTrack{track: track, stats: &stats, layers: newLayerSelector(track)}
+	d.bound.Store(&binding{ssrc: 4242, payloadType: 96, writer: w})
+	d.layers.setTarget(0)
+
+	const rate = 400_000
+	d.probe.rate.Store(rate)
+	now := int64(1_000_000_000)
+	const frames = 60              // 2 s at 30 fps
+	inSeqOf := map[uint16]uint16{} // outgoing seq of media → incoming seq
+	for frame := range frames {
+		inSeq := uint16(5000 + frame)
+		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: inSeq, Timestamp: uint32(3000 * frame), Marker: true, SSRC: 100},
+			Payload: vp8Payload(true, frame == 0, 320, 180, 300)}).Marshal()
+		p := getPacket()
+		p.n = copy(p.buf[:], raw)
+		p.refs.Store(1)
+		before := w.count()
+		d.writeAt(p, now)
+		if w.count() == before {
+			t.Fatalf("frame %d not forwarded", frame)
+		}
+		inSeqOf[w.headers[before].SequenceNumber] = inSeq
+		p.release()
+		now += 33_333_333
+	}
+	d.probe.rate.Store(0)
+	{
+		before := w.count()
+		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 5000 + frames, Timestamp: 3000 * frames, Marker: true, SSRC: 100}, Payload: vp8Payload(true, false, 0, 0, 300)}).Marshal()
+		p := getPacket()
+		p.n = copy(p.buf[:], raw)
+		p.refs.Store(1)
+		d.writeAt(p, now+probeBurstGap)
+		p.release()
+		if n := w.count() - before; n != 1 {
+			t.Errorf("probing off: %d packets for one frame, want 1", n)
+		}
+	}
+
+	padBytes, pads := 0, 0
+	for i, h := range w.headers {
+		if i > 0 && h.SequenceNumber != w.headers[i-1].SequenceNumber+1 {
+			t.Fatalf("packet %d: seq %d after %d", i, h.SequenceNumber, w.headers[i-1].SequenceNumber)
+		}
+		if h.SSRC != 4242 {
+			t.Fatalf("packet %d on SSRC %d", i, h.SSRC)
+		}
+		if !h.Padding {
+			if len(w.payloads[i]) != 300 {
+				t.Errorf("media packet %d has %d bytes, want 300", i, len(w.payloads[i]))
+			}
+			continue
+		}
+		pads++
+		padBytes += len(w.payloads[i])
+		prev := w.headers[i-1]
+		if h.Marker || h.Timestamp != prev.Timestamp || !prev.Marker && !prev.Padding {
+			t.Errorf("padding %d: marker %v ts %d after ts %d (marker %v): want between frames with the last frame's timestamp", i, h.Marker, h.Timestamp, prev.Timestamp, prev.Marker)
+		}
+		if pl := w.payloads[i]; int(pl[len(pl)-1]) != len(pl) {
+			t.Errorf("padding %d: last byte %d, payload %d bytes", i, pl[len(pl)-1], len(pl))
+		}
+		if _, _, _, ok := d.layers.rw.original(h.SequenceNumber); ok {
+			t.Errorf("padding seq %d maps back to a media packet", h.SequenceNumber)
+		}
+	}
+	// 2 s at 400 kbit/s, less the first burst gap.
+	want := rate / 8 * 2
+	if padBytes < want*7/10 || padBytes > want*11/10 {
+		t.Errorf("%d bytes of padding in %d packets, want about %d (%d bit/s for 2 s)", padBytes, pads, want, rate)
+	}
+	if got := stats.probePackets.Load(); got != uint64(pads) {
+		t.Errorf("probe packets counted %d, sent %d", got, pads)
+	}
+	// The last media packets map back through the padding bursts.
+	for out, in := range inSeqOf {
+		if int16(w.headers[len(w.headers)-1].SequenceNumber-out) > 60 {
+			continue // older than the remembered bursts
+		}
+		if layer, seq, _, ok := d.layers.rw.original(out); !ok || layer != 0 || seq != in {
+			t.Errorf("original(%d) = layer %d seq %d ok %v, want layer 0 seq %d", out, layer, seq, ok, in)
+		}
+	}
+}
+
+// TestProbeControl: probing runs while a wanted layer is out of the
+// estimate's reach, fills up to a share of the estimate, and stops at
+// loss, at a falling estimate (then cools down) and once the estimate
+// carries the next layer.
+func TestProbeControl(t *testing.T) {
+	all := [maxLayers]bool{true, true, true}
+	d := layerDemand{available: all, cost: [maxLayers]int{150_000, 500_000, 1_500_000}, maxLayer: 2}
+	var p probeControl
+	start := time.Unix(1000, 0)
+	steps := []struct {
+		name   string
+		at     time.Duration
+		budget int
+		media  int
+		loss   float64
+		layer  int8
+		why    upswitch
+		want   int
+	}{
+		{"low layer, estimate short of the next", 0, 400_000, 150_000, 0, 0, upNone, 200_000},
+		{"capped at half the estimate", 500 * time.Millisecond, 440_000, 0, 0, 0, upNone, 220_000},
+		{"loss stops it", time.Second, 440_000, 150_000, 0.06, 0, upNone, 0},
+		{"cooling down", 5 * time.Second, 440_000, 150_000, 0, 0, upNone, 0},
+		{"after the cooldown", 6 * time.Second, 440_000, 250_000, 0, 0, upNone, 146_000},
+		{"estimate fell: stops", 6500 * time.Millisecond, 300_000, 150_000, 0, 0, upNone, 0},
+		{"estimate reached the next layer: sustaining", 12 * time.Second, 700_000, 150_000, 0, 0, upSustained, 0},
+		{"top of what the tile wants", 13 * time.Second, 700_000, 1_500_000, 0, 2, upNone, 0},
+		{"paused: nothing to pad", 14 * time.Second, 100_000, 0, 0, noLayer, upNone, 0},
+		{"backing off: probing tells when to try again", 15 * time.Second, 1_500_000, 500_000, 0, 1, upBackedOff, 750_000},
+		{"no estimate", 16 * time.Second, -1, 500_000, 0, 1, upNone, 0},
+	}
+	for _, s := range steps {
+		if got := p.decide(s.budget, s.media, s.loss, d, s.layer, s.why, start.Add(s.at)); got != s.want {
+			t.Errorf("%s: probe %d bit/s, want %d", s.name, got, s.want)
+		}
+	}
+}
+
+// TestAllocatorProbesLeaveRoomForAudio: the allocator has the video held
+// on its lowest layer probe for the next, leaving audio its reserve, and
+// stops once the estimate carries the next layer.
+func TestAllocatorProbesLeaveRoomForAudio(t *testing.T) {
+	var stats counters
+	track := simulcastTestTrack()
+	track.stats = &stats
+	for l := range int8(maxLayers) {
+		track.keyframes[l] = newKeyframeRequester(time.Hour, func() {})
+	}
+	defer track.stopLayerFeedback()
+	video := &DownTrack{track: track, stats: &stats, layers: newLayerSelector(track)}
+	audio := &DownTrack{track: &Track{id: "t_audio", kind: webrtc.RTPCodecTypeAudio}, stats: &stats}
+	est := &lossyEstimate{bps: 300_000}
+	s := &Subscriber{downs: map[string]*DownTrack{track.id: video, "t_audio": audio}, alloc: newAllocator(est)}
+	start := time.Unix(1000, 0)
+	for i := range 4 {
+		for l, kbps := range [maxLayers]uint64{80, 320, 800} {
+			track.sim.layers[l].bytes.Add(kbps * 1000 / 8 / 2) // per 500 ms
+		}
+		s.allocate(start.Add(time.Duration(i) * allocateInterval))
+	}
+	if got := video.layers.target.Load(); got != 0 {
+		t.Fatalf("300 kbit/s: layer %d, want 0", got)
+	}
+	// 90% of 300k, less 80k of video and 64k for audio.
+	if got, want := video.probe.rate.Load(), int64(270_000-80_000-probeAudioReserve); got != want {
+		t.Errorf("probe rate %d bit/s, want %d", got, want)
+	}
+	if got := stats.probes.Load(); got != 1 {
+		t.Errorf("%d probes started, want 1", got)
+	}
+	est.bps = 450_000 // carries the middle layer (320k + 25%)
+	s.allocate(start.Add(4 * allocateInterval))
+	if got := video.probe.rate.Load(); got != 0 {
+		t.Errorf("estimate carries the next layer: probe rate %d, want 0", got)
+	}
+}
