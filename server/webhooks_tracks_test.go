@@ -84,7 +84,7 @@ func TestTrackEventsAreLoggedBeforeToldAndDelivered(t *testing.T) {
 		s := step{typ: ev.Type, reason: ev.Reason}
 		if ev.Track != nil {
 			s.kind = ev.Track.Kind
-			if ev.Track.ID != own[s.kind].Track.ID || ev.Track.Mime != own[s.kind].Track.Codec {
+			if ev.Track.ID != own[s.kind].Track.ID || ev.Track.Mime != own[s.kind].Track.Codec || len(ev.Track.Layers) != 0 {
 				t.Errorf("%s event for %+v, want track %+v", ev.Type, ev.Track, own[s.kind].Track)
 			}
 		}
