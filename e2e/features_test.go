@@ -23,7 +23,9 @@ func sentJS(kind, prep string) string {
 		return n;
 	};
 	%s;
-	await new Promise((r) => setTimeout(r, 300)); // let the change take effect
+	// Margin for packets already in the pacer when a change took effect
+	// (callers wait for the change itself: senderSettled).
+	await new Promise((r) => setTimeout(r, 300));
 	const before = await sent();
 	await new Promise((r) => setTimeout(r, 1000));
 	return (await sent()) - before;
@@ -34,6 +36,28 @@ func (b *browser) packetsPerSecond(kind, prep string) (int, error) {
 	ctx, cancel := context.WithTimeout(b.page, evalTimeout)
 	defer cancel()
 	return chromedp.Run(ctx, chromedp.Evaluate[int](sentJS(kind, prep), chromedp.EvalAwaitPromise))
+}
+
+// senderSettled waits until the page's senders have followed every mute
+// toggle so far, and says how long that took. The other page's tile
+// changes as soon as the server hears "mute", but the sender follows on
+// its own promise chain (replaceTrack(null), then setParameters turning
+// the simulcast encodings off), which under load can still be running
+// when the tile has changed: measuring from the tile alone once counted
+// 72 video packets a second that were sent before the encodings went off.
+func (b *browser) senderSettled() (time.Duration, error) {
+	ms, err := evalAwait[float64](b, `(async () => { const t0 = performance.now(); await window.switchyardMute.settled(); return performance.now() - t0; })()`)
+	return time.Duration(ms * float64(time.Millisecond)), err
+}
+
+// senderState describes the publish PC's sender of kind: its track and
+// whether each encoding is active, e.g. "no track, q off h off f off".
+func (b *browser) senderState(kind string) (string, error) {
+	return eval[string](b, fmt.Sprintf(`(() => {
+	const tr = window.switchyardExt.session().pub.getTransceivers().find((t) => t.receiver.track.kind === %q);
+	const encs = (tr.sender.getParameters().encodings || []).map((e) => (e.rid || '-') + (e.active ? ' on' : ' off'));
+	return [tr.sender.track ? 'track ' + tr.sender.track.readyState : 'no track', ...encs].join(', ');
+})()`, kind))
 }
 
 func (b *browser) click(selector string) error {
@@ -109,6 +133,11 @@ func TestMuteAndChatShowInTheOtherPage(t *testing.T) {
 	if err := b.waitJS(5*time.Second, "A's mic muted on B's tile", tileAttrJS(ids[0], "micMuted", "true")); err != nil {
 		t.Fatal(err)
 	}
+	settle, err := a.senderSettled()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("A's mic sender settled %v after B saw the mute", settle)
 	mutedAudio, err := a.packetsPerSecond("audio", "")
 	if err != nil {
 		t.Fatal(err)
@@ -128,13 +157,21 @@ func TestMuteAndChatShowInTheOtherPage(t *testing.T) {
 	if err := b.waitJS(5*time.Second, "A's camera off on B's tile", tileAttrJS(ids[0], "cameraMuted", "true")+" && "+tileAttrJS(ids[0], "micMuted", "true")); err != nil {
 		t.Fatal(err)
 	}
+	if settle, err = a.senderSettled(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("A's camera sender settled %v after B saw it off", settle)
 	mutedVideo, err := a.packetsPerSecond("video", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("video packets sent per second while camera off (replaceTrack(null)): %d", mutedVideo)
+	state, err := a.senderState("video")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("video packets sent per second while camera off (replaceTrack(null)): %d; sender: %s", mutedVideo, state)
 	if mutedVideo > 0 {
-		t.Errorf("A's camera still sends %d packets a second while off", mutedVideo)
+		t.Errorf("A's camera still sends %d packets a second while off; sender: %s", mutedVideo, state)
 	}
 
 	// Unmute both: B sees it, and A's audio reaches B again.

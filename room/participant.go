@@ -150,11 +150,12 @@ func (p *Participant) hasLeft() bool {
 func (p *Participant) trackStarted(t Track) {
 	r := p.room
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if p.left {
+		r.mu.Unlock()
 		return // the track ends when the closing publisher PC stops it
 	}
 	p.tracks[t.ID()] = t
+	p.manager.recordTrack(r, p, t, true)
 	r.noticeTrack(p, t)
 	others := r.othersThan(p)
 	for _, o := range others {
@@ -163,6 +164,11 @@ func (p *Participant) trackStarted(t Track) {
 	for _, o := range others {
 		p.manager.forward(t, o)
 	}
+	told := r.out.last()
+	r.mu.Unlock()
+	// Waits for the record's fsync: this is pion's OnTrack goroutine,
+	// and the read loop starts after, so no packet is lost meanwhile.
+	r.out.deliverThrough(told)
 	p.manager.log.Info("track published", zap.String("room", r.name), zap.String("participant", p.id),
 		zap.String("track", t.ID()), zap.String("codec", t.MimeType()))
 }
@@ -171,11 +177,12 @@ func (p *Participant) trackStarted(t Track) {
 func (p *Participant) trackEnded(t Track) {
 	r := p.room
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if _, ok := p.tracks[t.ID()]; !ok {
-		return
+		r.mu.Unlock()
+		return // a leave took it, and its record ends the track
 	}
 	delete(p.tracks, t.ID())
+	p.manager.recordTrack(r, p, t, false)
 	others := r.othersThan(p)
 	for _, o := range others {
 		o.client.TrackUnpublished(p.id, trackInfo(t))
@@ -183,6 +190,9 @@ func (p *Participant) trackEnded(t Track) {
 	for _, o := range others {
 		o.sub.RemoveTrack(t.ID())
 	}
+	told := r.out.last()
+	r.mu.Unlock()
+	r.out.deliverThrough(told)
 }
 
 // forward adds t to to's subscribe PC; callers hold the room lock.

@@ -28,6 +28,17 @@ func (s *sessionRecorder) RecordLeave(e room.LeaveEvent) room.Commit {
 	})
 }
 
+func (s *sessionRecorder) RecordTrack(e room.TrackEvent) room.Commit {
+	event := sessionlog.EventTrackUnpublished
+	if e.Published {
+		event = sessionlog.EventTrackPublished
+	}
+	return s.log.Submit(sessionlog.Record{
+		Time: e.Time, Event: event, Room: e.Room, ParticipantID: e.ParticipantID, Name: e.Name, Identity: e.Identity,
+		Track: &sessionlog.Track{ID: e.Track.ID, Kind: e.Track.Kind, Mime: e.Track.Codec, Layers: e.Layers},
+	})
+}
+
 // observers fans room events out to several observers in order.
 type observers []room.Observer
 
@@ -40,5 +51,14 @@ func (o observers) Joined(e room.JoinEvent) {
 func (o observers) Left(e room.LeaveEvent) {
 	for _, x := range o {
 		x.Left(e)
+	}
+}
+
+// TrackChanged passes track events on to the observers that take them.
+func (o observers) TrackChanged(e room.TrackEvent) {
+	for _, x := range o {
+		if t, ok := x.(room.TrackObserver); ok {
+			t.TrackChanged(e)
+		}
 	}
 }

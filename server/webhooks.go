@@ -41,6 +41,8 @@ type webhookWake struct{ d *webhook.Dispatcher }
 func (w webhookWake) Joined(room.JoinEvent) { w.d.Wake() }
 func (w webhookWake) Left(room.LeaveEvent)  { w.d.Wake() }
 
+func (w webhookWake) TrackChanged(room.TrackEvent) { w.d.Wake() }
+
 // closeWebhooks gives pending deliveries (the shutdown's leaves) a moment,
 // then saves the cursors.
 func (s *Server) closeWebhooks(ctx context.Context) error {

@@ -154,6 +154,9 @@ func writeReport(out io.Writer, path string, s Summary) {
 	for _, r := range reasons {
 		fmt.Fprintf(tw, "\t  %s\t%d\n", r, s.LeavesByReason[r])
 	}
+	if s.TracksPublished+s.TracksUnpublished > 0 {
+		fmt.Fprintf(tw, "tracks\t%d published, %d unpublished while their participant stayed\n", s.TracksPublished, s.TracksUnpublished)
+	}
 	if d := s.Duration; d.Count > 0 {
 		fmt.Fprintf(tw, "duration\tp50 %s  p90 %s  p99 %s  max %s  (%d sessions ended)\n",
 			fmtSec(d.P50), fmtSec(d.P90), fmtSec(d.P99), fmtSec(d.Max), d.Count)

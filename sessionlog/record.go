@@ -1,6 +1,7 @@
 // Package sessionlog is Switchyard's durable record of presence: a
 // JSON-lines file with one line per join and one per leave, each leave
-// saying why it happened.
+// saying why it happened, and one per track a participant published or
+// unpublished while in the room.
 //
 // The format's one rule: a record exists if and only if its line ends in
 // a newline and parses. The newline is the commit marker. A writer killed
@@ -33,6 +34,12 @@ import (
 const (
 	EventJoin  = "join"
 	EventLeave = "leave"
+	// A track published or unpublished while its participant stays. A
+	// leave (server-crash ones included) ends every track still open, so
+	// it is never preceded by the leaver's unpublished records: readers
+	// close the tracks themselves. Logs from before these kinds have none.
+	EventTrackPublished   = "track_published"
+	EventTrackUnpublished = "track_unpublished"
 )
 
 // ReasonServerCrash is the leave reason Open writes for sessions left open
@@ -47,10 +54,10 @@ const ReasonServerCrash = "server-crash"
 // can be sorted, grepped and compared with ordinary tools.
 const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
-// Record is one line of the log: a join or a leave.
+// Record is one line of the log: a join, a leave, or a track event.
 type Record struct {
 	Time          time.Time `json:"time"`  // RFC 3339 with nanoseconds (UTC)
-	Event         string    `json:"event"` // "join" or "leave"
+	Event         string    `json:"event"` // one of the Event kinds
 	Room          string    `json:"room"`
 	ParticipantID string    `json:"participant_id"`
 	Name          string    `json:"name"`
@@ -70,6 +77,23 @@ type Record struct {
 	// leaves it is the time between the last known alive moment and the
 	// recovery that wrote the leave. Leave only.
 	DetectionDelaySec float64 `json:"detection_delay_s,omitempty"`
+	// Track is the track published or unpublished. Track events only.
+	Track *Track `json:"track,omitempty"`
+}
+
+// Track describes a published track in a track record.
+type Track struct {
+	ID   string `json:"id"`   // server-assigned, unique on the server
+	Kind string `json:"kind"` // "audio" or "video"
+	Mime string `json:"mime,omitempty"`
+	// Layers are the simulcast rids the publisher declared, lowest first;
+	// empty for a single-layer track.
+	Layers []string `json:"layers,omitempty"`
+}
+
+// IsTrackEvent reports whether event is a track record's kind.
+func IsTrackEvent(event string) bool {
+	return event == EventTrackPublished || event == EventTrackUnpublished
 }
 
 // MarshalJSON writes Time in the fixed-width UTC layout; everything else
@@ -90,9 +114,10 @@ func secondsToDuration(s float64) time.Duration { return time.Duration(s * float
 
 // validate rejects records that would make the log lie or be ambiguous.
 func (r Record) validate() error {
+	track := IsTrackEvent(r.Event)
 	switch {
-	case r.Event != EventJoin && r.Event != EventLeave:
-		return fmt.Errorf("sessionlog: event %q is neither %q nor %q", r.Event, EventJoin, EventLeave)
+	case r.Event != EventJoin && r.Event != EventLeave && !track:
+		return fmt.Errorf("sessionlog: event %q is not %q, %q, %q or %q", r.Event, EventJoin, EventLeave, EventTrackPublished, EventTrackUnpublished)
 	case r.ParticipantID == "":
 		return errors.New("sessionlog: record has no participant id")
 	case r.Event == EventLeave && r.Reason == "":
@@ -101,6 +126,12 @@ func (r Record) validate() error {
 		return errors.New("sessionlog: join carries leave-only fields")
 	case r.DurationSec < 0 || r.DetectionDelaySec < 0:
 		return errors.New("sessionlog: negative duration")
+	case track && (r.Track == nil || r.Track.ID == "" || r.Track.Kind == ""):
+		return errors.New("sessionlog: track record has no track id or kind")
+	case track && (r.Reason != "" || r.DurationSec != 0 || r.DetectionDelaySec != 0 || r.ResumedFrom != ""):
+		return errors.New("sessionlog: track record carries join or leave fields")
+	case !track && r.Track != nil:
+		return errors.New("sessionlog: join or leave carries a track")
 	}
 	return nil
 }

@@ -44,6 +44,11 @@ type Summary struct {
 	Resumes int `json:"resumes"`
 	People  int `json:"people"`
 
+	// TracksPublished and TracksUnpublished count track records in range.
+	// They change no presence: a track event is never a session.
+	TracksPublished   int `json:"tracks_published"`
+	TracksUnpublished int `json:"tracks_unpublished"`
+
 	// Duration describes the sessions that ended in range.
 	Duration DurationStats `json:"duration_s"`
 
@@ -193,6 +198,13 @@ func Summarize(records []Record, opt SummaryOptions) Summary {
 				s.OrphanLeaves++
 			}
 			durations = append(durations, leaveDuration(r, j, matched))
+		case EventTrackPublished, EventTrackUnpublished:
+			if inRange && r.Event == EventTrackPublished {
+				s.TracksPublished++
+			} else if inRange {
+				s.TracksUnpublished++
+			}
+			continue // no presence changed, so no peak to take
 		default:
 			if inRange {
 				s.UnknownEvents++

@@ -205,6 +205,10 @@ func TestSimulcastSubscriberFollowsEstimate(t *testing.T) {
 	if !track.Simulcast() {
 		t.Fatal("track is not simulcast")
 	}
+	// All three rids are known from the offer though one layer arrived.
+	if got := strings.Join(track.Layers(), ","); got != "q,h,f" {
+		t.Fatalf("track layers %q, want q,h,f", got)
+	}
 
 	// Subscriber.
 	subPC, err := api.NewPeerConnection(webrtc.Configuration{})

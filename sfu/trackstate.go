@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"slices"
 	"sync/atomic"
 
 	"github.com/pion/webrtc/v3"
@@ -9,9 +10,10 @@ import (
 // trackState is what a Track knows beyond forwarding: its mid on the
 // publish PC, its audio level and whether it is muted.
 type trackState struct {
-	mid   string
-	level *audioLevel // nil unless the publisher sends the audio-level extension
-	muted atomic.Bool
+	mid    string
+	layers []string    // simulcast rids the publisher declared, lowest first
+	level  *audioLevel // nil unless the publisher sends the audio-level extension
+	muted  atomic.Bool
 }
 
 // inspect learns, from the receiver the publisher's PC negotiated, the
@@ -21,6 +23,13 @@ func (t *Track) inspect(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver)
 	for _, tr := range pc.GetTransceivers() {
 		if tr.Receiver() == receiver {
 			t.state.mid = tr.Mid()
+		}
+	}
+	// pion makes one TrackRemote per rid of the offer up front, so every
+	// layer is known here even though only the first has arrived.
+	for _, rid := range simulcastRIDs {
+		if slices.ContainsFunc(receiver.Tracks(), func(r *webrtc.TrackRemote) bool { return r.RID() == rid }) {
+			t.state.layers = append(t.state.layers, rid)
 		}
 	}
 	if t.kind != webrtc.RTPCodecTypeAudio {
@@ -49,6 +58,10 @@ func (t *Track) admit(raw []byte) bool {
 // Mid is the track's media section id on the publisher's PC, by which
 // the publisher knows it.
 func (t *Track) Mid() string { return t.state.mid }
+
+// Layers are the simulcast rids the publisher declared that the server
+// forwards, lowest first; nil for a track without simulcast.
+func (t *Track) Layers() []string { return slices.Clone(t.state.layers) }
 
 // Muted reports whether forwarding is stopped by SetMuted.
 func (t *Track) Muted() bool { return t.state.muted.Load() }

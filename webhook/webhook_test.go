@@ -48,24 +48,37 @@ func TestSignatureVerifiesAndRejectsTamperingAndReplay(t *testing.T) {
 	}
 }
 
-// churn appends n join/leave pairs spread over rooms, interleaved so
-// rooms start and finish several times, and returns how many events they
-// must produce.
+// churn appends n sessions spread over rooms, interleaved so rooms start
+// and finish several times, and returns how many events they must
+// produce. Each session publishes a track; every other one unpublishes
+// it before leaving, the rest leave with it (the leave unpublishes it).
 func churn(t *testing.T, log *sessionlog.Log, from, n int) (events int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
 		roomName := fmt.Sprintf("room%d", i%3)
 		id := fmt.Sprintf("p_%04d", i)
-		if err := log.Append(sessionlog.Record{Event: sessionlog.EventJoin, Room: roomName, ParticipantID: id, Name: "n"}); err != nil {
-			t.Fatal(err)
+		track := &sessionlog.Track{ID: fmt.Sprintf("t_%04d", i), Kind: "video", Mime: "video/VP8", Layers: []string{"q", "h", "f"}}
+		records := []sessionlog.Record{
+			{Event: sessionlog.EventJoin, Room: roomName, ParticipantID: id, Name: "n"},
+			{Event: sessionlog.EventTrackPublished, Room: roomName, ParticipantID: id, Name: "n", Track: track},
 		}
-		if err := log.Append(sessionlog.Record{Event: sessionlog.EventLeave, Room: roomName, ParticipantID: id, Name: "n", Reason: "leave", DurationSec: 0.01}); err != nil {
-			t.Fatal(err)
+		if i%2 == 0 {
+			records = append(records, sessionlog.Record{Event: sessionlog.EventTrackUnpublished, Room: roomName, ParticipantID: id, Name: "n", Track: track})
 		}
-		events += 4 // alone in the room each time: started, joined, left, finished
+		records = append(records, sessionlog.Record{Event: sessionlog.EventLeave, Room: roomName, ParticipantID: id, Name: "n", Reason: "leave", DurationSec: 0.01})
+		for _, r := range records {
+			if err := log.Append(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Alone in the room each time: started, joined, track published,
+		// track unpublished, left, finished.
+		events += len(sessionOrder)
 	}
 	return events
 }
+
+var sessionOrder = []string{TypeRoomStarted, TypeParticipantJoined, TypeTrackPublished, TypeTrackUnpublished, TypeParticipantLeft, TypeRoomFinished}
 
 func newTestDispatcher(t *testing.T, dir, logPath string, urls ...string) *Dispatcher {
 	t.Helper()
@@ -119,9 +132,19 @@ func TestEveryEventArrivesOnceInOrderThroughFailuresOutageAndRestart(t *testing.
 	byRoom := webhooktest.CheckOrder(t, events)
 	for roomName, list := range byRoom {
 		for i, ev := range list {
-			wantType := []string{TypeRoomStarted, TypeParticipantJoined, TypeParticipantLeft, TypeRoomFinished}[i%4]
+			wantType := sessionOrder[i%len(sessionOrder)]
 			if ev.Type != wantType {
 				t.Fatalf("room %s event %d is %s, want %s", roomName, i, ev.Type, wantType)
+			}
+			if wantType == TypeTrackPublished || wantType == TypeTrackUnpublished {
+				n := strings.TrimPrefix(ev.Participant.ID, "p_")
+				if ev.Track == nil || ev.Track.ID != "t_"+n || ev.Track.Kind != "video" || strings.Join(ev.Track.Layers, ",") != "q,h,f" {
+					t.Fatalf("room %s event %d has track %+v, want t_%s with three layers", roomName, i, ev.Track, n)
+				}
+				// Odd sessions left with the track: the leave unpublished it.
+				if byLeave := n[len(n)-1]%2 == 1; wantType == TypeTrackUnpublished && (ev.Reason == "leave") != byLeave {
+					t.Fatalf("room %s: %s unpublished with reason %q, by the leave: %v", roomName, ev.Track.ID, ev.Reason, byLeave)
+				}
 			}
 			if ev.Participant != nil && strings.HasPrefix(ev.Participant.ID, "p_000") {
 				t.Fatalf("history from before the subscription was delivered: %+v", ev)

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v3"
+	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/internal/webhooktest"
 	"github.com/switchyard-sfu/switchyard/signal"
 	"github.com/switchyard-sfu/switchyard/webhook"
@@ -16,9 +19,47 @@ import (
 
 const hookKey = "webhook-test-key-0123456789abcdef"
 
+// publishUntilTold publishes audio and video from c, sending packets
+// until stop, and returns once the server has told c both are published
+// (so both are in the session log).
+func publishUntilTold(ctx context.Context, c *testclient.Client, id string) (stop func(), err error) {
+	tracks, err := c.Publish(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	sendCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for seq := 0; sendCtx.Err() == nil; seq++ {
+			hdr := rtp.Header{Version: 2, SequenceNumber: uint16(seq), Timestamp: uint32(seq * 960), Marker: true}
+			_ = tracks.Audio.WriteRTP(&rtp.Packet{Header: hdr, Payload: []byte{0xf8, 0xff, 0xfe}})
+			_ = tracks.Video.WriteRTP(&rtp.Packet{Header: hdr, Payload: []byte{0x10, 0, 0, 0}})
+			select {
+			case <-sendCtx.Done():
+			case <-tick.C:
+			}
+		}
+	}()
+	stop = func() { cancel(); <-done }
+	for from, told := 0, 0; told < 2; told++ {
+		_, i, err := c.WaitType(ctx, from, signal.TypePublished)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		from = i + 1
+	}
+	return stop, nil
+}
+
 // churnPhase joins and leaves n participants, four at a time over four
-// rooms, and returns their ids; keep of them stay joined.
-func churnPhase(ctx context.Context, t *testing.T, p *process, from, n, keep int) (ids []string) {
+// rooms, and returns their ids; keep of them stay joined. Every fifth
+// publishes audio and video; of those, every other one ends its audio
+// (RTCP BYE) before leaving, the rest leave with both tracks.
+func churnPhase(ctx context.Context, t *testing.T, p *process, from, n, keep int) (ids []string, publishers int) {
 	t.Helper()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -34,9 +75,26 @@ func churnPhase(ctx context.Context, t *testing.T, p *process, from, n, keep int
 				t.Error(err)
 				return
 			}
+			publishes := i%5 == 0
 			mu.Lock()
 			ids = append(ids, j.ParticipantID)
+			if publishes {
+				publishers++
+			}
 			mu.Unlock()
+			if publishes {
+				stop, err := publishUntilTold(ctx, c, j.ParticipantID)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				t.Cleanup(stop)
+				if i%10 == 0 {
+					if err := c.Unpublish(webrtc.RTPCodecTypeAudio); err != nil {
+						t.Error(err)
+					}
+				}
+			}
 			if i >= from+n-keep {
 				return // still joined when the server restarts
 			}
@@ -50,7 +108,7 @@ func churnPhase(ctx context.Context, t *testing.T, p *process, from, n, keep int
 		}()
 	}
 	wg.Wait()
-	return ids
+	return ids, publishers
 }
 
 // TestWebhooksDeliverEveryEventOnceThroughFailuresOutageAndRestart runs
@@ -65,20 +123,26 @@ func TestWebhooksDeliverEveryEventOnceThroughFailuresOutageAndRestart(t *testing
 	logPath := filepath.Join(t.TempDir(), "sessions.jsonl")
 	flags := []string{"--webhooks.urls", r.URL(), "--webhooks.key", hookKey, "--webhooks.min_backoff", "20ms", "--webhooks.max_backoff", "1s"}
 
+	var ids []string
+	publishers := 0
+	phase := func(p *process, from, n, keep int) {
+		more, pubs := churnPhase(ctx, t, p, from, n, keep)
+		ids, publishers = append(ids, more...), publishers+pubs
+	}
 	p := start(t, bin, logPath, flags...)
-	ids := churnPhase(ctx, t, p, 0, 50, 0)
+	phase(p, 0, 50, 0)
 	r.Down()
 	back := time.AfterFunc(10*time.Second, r.Up) // the outage's length, not a synchronization
 	defer back.Stop()
-	ids = append(ids, churnPhase(ctx, t, p, 50, 50, 6)...)
+	phase(p, 50, 50, 10) // keeps 90..99, of which 90 and 95 publish
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	waitExit(t, p, 15*time.Second)
 	p = start(t, bin, logPath, flags...)
-	ids = append(ids, churnPhase(ctx, t, p, 100, 100, 0)...)
-	if len(ids) != 200 {
-		t.Fatalf("%d joins, want 200", len(ids))
+	phase(p, 100, 100, 0)
+	if len(ids) != 200 || publishers != 40 {
+		t.Fatalf("%d joins and %d publishers, want 200 and 40", len(ids), publishers)
 	}
 
 	// Every join and leave, exactly once after de-duplication.
@@ -89,7 +153,8 @@ func TestWebhooksDeliverEveryEventOnceThroughFailuresOutageAndRestart(t *testing
 			count[ev.Type]++
 		}
 		// The last leave's room_finished follows it.
-		return count[webhook.TypeParticipantLeft] >= len(ids) && count[webhook.TypeRoomFinished] >= count[webhook.TypeRoomStarted]
+		return count[webhook.TypeParticipantLeft] >= len(ids) && count[webhook.TypeRoomFinished] >= count[webhook.TypeRoomStarted] &&
+			count[webhook.TypeTrackPublished] >= 2*publishers && count[webhook.TypeTrackUnpublished] >= count[webhook.TypeTrackPublished]
 	}, 90*time.Second)
 	for _, ev := range events {
 		switch ev.Type {
@@ -109,11 +174,41 @@ func TestWebhooksDeliverEveryEventOnceThroughFailuresOutageAndRestart(t *testing
 	}
 	// In order per room, consistent with itself: a room starts only when
 	// empty and finishes exactly when it empties.
+	// Every track published once and unpublished once, by an id the
+	// server never reuses.
+	published, unpublished := map[string]int{}, map[string]int{}
+	for _, ev := range events {
+		switch ev.Type {
+		case webhook.TypeTrackPublished:
+			published[ev.Track.ID]++
+		case webhook.TypeTrackUnpublished:
+			unpublished[ev.Track.ID]++
+		}
+	}
+	if len(published) != 2*publishers {
+		t.Errorf("%d tracks published in the events, want %d", len(published), 2*publishers)
+	}
+	for id, n := range published {
+		if n != 1 || unpublished[id] != 1 {
+			t.Errorf("track %s: published %d times, unpublished %d times; want once each", id, n, unpublished[id])
+		}
+	}
 	for roomName, list := range webhooktest.CheckOrder(t, events) {
 		present := map[string]bool{}
+		tracks := map[string]string{} // open track id -> participant
 		open := false
 		for _, ev := range list {
 			switch ev.Type {
+			case webhook.TypeTrackPublished:
+				if !present[ev.Participant.ID] || tracks[ev.Track.ID] != "" {
+					t.Fatalf("room %s: track %s published by %s, who is not present, or twice", roomName, ev.Track.ID, ev.Participant.ID)
+				}
+				tracks[ev.Track.ID] = ev.Participant.ID
+			case webhook.TypeTrackUnpublished:
+				if tracks[ev.Track.ID] != ev.Participant.ID {
+					t.Fatalf("room %s: track %s unpublished by %s, not open", roomName, ev.Track.ID, ev.Participant.ID)
+				}
+				delete(tracks, ev.Track.ID)
 			case webhook.TypeRoomStarted:
 				if open || len(present) > 0 {
 					t.Fatalf("room %s started while open: seq %d", roomName, ev.Seq)
@@ -130,6 +225,11 @@ func TestWebhooksDeliverEveryEventOnceThroughFailuresOutageAndRestart(t *testing
 				if !present[ev.Participant.ID] {
 					t.Fatalf("room %s: %s left without joining", roomName, ev.Participant.ID)
 				}
+				for id, who := range tracks {
+					if who == ev.Participant.ID {
+						t.Fatalf("room %s: %s left with track %s still published", roomName, who, id)
+					}
+				}
 				delete(present, ev.Participant.ID)
 			}
 		}
@@ -143,8 +243,8 @@ func TestWebhooksDeliverEveryEventOnceThroughFailuresOutageAndRestart(t *testing
 			shutdownLeaves++
 		}
 	}
-	if shutdownLeaves != 6 {
-		t.Errorf("%d server-shutdown leaves, want the 6 still joined at the restart", shutdownLeaves)
+	if shutdownLeaves != 10 {
+		t.Errorf("%d server-shutdown leaves, want the 10 still joined at the restart", shutdownLeaves)
 	}
 	for _, b := range r.Problems() {
 		t.Error(b)

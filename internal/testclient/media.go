@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/sfu"
@@ -198,4 +199,23 @@ func (c *Client) PublishSDP() string {
 		return ""
 	}
 	return pc.CurrentLocalDescription().SDP
+}
+
+// Unpublish ends the published track of kind the way a publisher that
+// stops a source may: an RTCP BYE for its SSRC, which the server takes as
+// the track's end.
+func (c *Client) Unpublish(kind webrtc.RTPCodecType) error {
+	pc := c.publishPC()
+	if pc == nil {
+		return fmt.Errorf("nothing published")
+	}
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() != kind || tr.Sender() == nil {
+			continue
+		}
+		if enc := tr.Sender().GetParameters().Encodings; len(enc) > 0 {
+			return pc.WriteRTCP([]rtcp.Packet{&rtcp.Goodbye{Sources: []uint32{uint32(enc[0].SSRC)}}})
+		}
+	}
+	return fmt.Errorf("no %s track published", kind)
 }
