@@ -210,6 +210,7 @@ func (t *fakeTrack) ID() string                { return t.id }
 func (t *fakeTrack) StreamID() string          { return t.streamID }
 func (t *fakeTrack) Kind() webrtc.RTPCodecType { return t.kind }
 func (t *fakeTrack) Mid() string               { return t.mid }
+func (t *fakeTrack) Layers() []string          { return nil }
 func (t *fakeTrack) Muted() bool               { return t.muted.Load() }
 func (t *fakeTrack) SetMuted(m bool) bool      { return t.muted.Swap(m) != m }
 func (t *fakeTrack) setLevel(l float64)        { t.level.Store(math.Float64bits(l)) }

@@ -59,6 +59,8 @@ type Track interface {
 	// TakeAudioLevel returns the mean loudness since the last call and
 	// how many packets it covers.
 	TakeAudioLevel() (loudness float64, packets int)
+	// Layers lists the simulcast rids, lowest first; nil without simulcast.
+	Layers() []string
 }
 
 // PeerEvents are what either PC reports.

@@ -2,8 +2,6 @@ package room
 
 import (
 	"time"
-
-	"github.com/switchyard-sfu/switchyard/sfu"
 )
 
 // TrackEvent is a track published or unpublished while its participant
@@ -31,7 +29,7 @@ type TrackObserver interface {
 // nobody (the publisher's "published" included) hears of the change
 // before it is durable. Callers hold r.mu and, once it is released,
 // deliver r's outbox through its last entry.
-func (m *Manager) recordTrack(r *Room, p *Participant, t *sfu.Track, published bool) {
+func (m *Manager) recordTrack(r *Room, p *Participant, t Track, published bool) {
 	e := TrackEvent{Time: time.Now().UTC(), Room: r.name, ParticipantID: p.id, Name: p.name, Identity: p.identity,
 		Published: published, Track: trackInfo(t), Layers: t.Layers()}
 	m.commitThen(r, m.journal.RecordTrack(e), p.joinEvent(e.Time), func() {
