@@ -220,4 +220,3 @@ func TestTLSListenInUseIsAnErrorAtStart(t *testing.T) {
 		t.Fatalf("Start() = %v, want a tls.listen error", err)
 	}
 }
-
