@@ -147,4 +147,23 @@ func TestHTTPSOnLANAddressGivesTheCamera(t *testing.T) {
 	if _, _, err := net.SplitHostPort(s.srv.Addr().String()); err != nil || !strings.HasPrefix(s.srv.Addr().String(), httpsLabIP) {
 		t.Errorf("server listens on %s, want the lab address", s.srv.Addr())
 	}
+
+	// Control: a browser pinning another key refuses the page, so the
+	// trust above came from the pin and nothing else.
+	other, err := tlscert.LoadOrCreateSelfSigned(filepath.Join(t.TempDir(), "other"), nil, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, err := launchBrowserFlags(t, "wrong-pin", []string{
+		"--ignore-certificate-errors-spki-list=" + tlscert.SPKIHash(other.Leaf),
+		"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE " + httpsLabIP,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(wrong.page, joinTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(secureURL)); err == nil || !strings.Contains(err.Error(), "ERR_CERT") {
+		t.Errorf("a browser pinning another key opened %s: %v", secureURL, err)
+	}
 }

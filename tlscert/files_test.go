@@ -78,13 +78,12 @@ func TestFilesAreReloadedWhenRenewed(t *testing.T) {
 	}
 
 	// A good renewal is served from the next handshake after statEvery.
-	newCert, _ := pair(t, dir)
+	_, _ = pair(t, dir)
 	f.checked = time.Time{}
 	got, _ = f.GetCertificate(nil)
 	if Fingerprint(got.Leaf) == old {
 		t.Error("the renewed files were not picked up")
 	}
-	_ = newCert
 	mu.Lock()
 	defer mu.Unlock()
 	if len(reloads) != 2 || reloads[0] != "error" || reloads[1] != Fingerprint(got.Leaf) {
