@@ -220,3 +220,50 @@ func TestTLSListenInUseIsAnErrorAtStart(t *testing.T) {
 		t.Fatalf("Start() = %v, want a tls.listen error", err)
 	}
 }
+
+// With ACME, the plain listener answers the http-01 challenge path itself
+// (never redirected) and the TLS listener refuses names not configured,
+// before any contact with a CA.
+func TestACMEChallengeOnPlainListenerAndHostPolicy(t *testing.T) {
+	cfg := tlsTestConfig(t)
+	cfg.TLS.ACMEHosts = []string{"meet.example.com"}
+	h := startServer(t, cfg)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	plain := "http://" + h.srv.Addr().String()
+	for _, tc := range []struct {
+		host, path string
+		want       int
+	}{
+		{"meet.example.com", "/.well-known/acme-challenge/no-such-token", http.StatusNotFound}, // autocert's own answer
+		{"127.0.0.1", "/.well-known/acme-challenge/no-such-token", http.StatusForbidden},       // not a configured host
+		{"meet.example.com", "/", http.StatusTemporaryRedirect},
+	} {
+		req, _ := http.NewRequest("GET", plain+tc.path, nil)
+		req.Host = tc.host
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET %s (Host %s) on the plain listener = %d, want %d", tc.path, tc.host, resp.StatusCode, tc.want)
+		}
+	}
+	for _, name := range []string{"evil.example.com", ""} {
+		conn, err := tls.Dial("tcp", h.srv.TLSAddr().String(), &tls.Config{ServerName: name, InsecureSkipVerify: true})
+		if err == nil {
+			conn.Close()
+			t.Errorf("TLS handshake for %q succeeded; only meet.example.com is configured", name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cfg.TLS.Dir, tlscert.ACMEDir)); err != nil {
+		t.Errorf("ACME cache dir: %v", err)
+	}
+}
+
+func TestDefaultAdvertiseURL(t *testing.T) {
+	addr := &net.TCPAddr{IP: net.IPv4zero, Port: 7443}
+	if got := defaultAdvertiseURL("wss", addr); got != "wss://127.0.0.1:7443/v1/rtc" {
+		t.Errorf("defaultAdvertiseURL(wss, %v) = %q", addr, got)
+	}
+}
