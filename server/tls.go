@@ -62,8 +62,13 @@ func newHTTPS(cfg config.Config, log *zap.Logger) (*httpsSide, error) {
 		h.acme = m
 		h.conf = m.TLSConfig() // adds acme-tls/1, for the TLS-ALPN-01 challenge on this listener
 		h.conf.MinVersion = tls.VersionTLS12
-		log.Info("https certificates by ACME (Let's Encrypt)", zap.Strings("hosts", c.ACMEHosts), zap.String("cache", c.Dir),
-			zap.String("needs", "the CA reaching these names on port 443 (tls.listen) or 80 (listen)"))
+		log.Info("https certificates by ACME (Let's Encrypt)", zap.Strings("hosts", c.ACMEHosts), zap.String("cache", c.Dir))
+		// The CA connects to port 443 (TLS-ALPN-01) or 80 (HTTP-01) of
+		// the name; other ports work only behind a forward to them.
+		if port(c.Listen) != "443" && port(cfg.Listen) != "80" {
+			log.Warn("ACME needs the CA to reach these names on port 443 (tls.listen) or 80 (listen); make sure a port forward does that",
+				zap.String("tls.listen", c.Listen), zap.String("listen", cfg.Listen))
+		}
 	default:
 		names, ips := selfSignedNames(cfg)
 		ss, err := tlscert.LoadOrCreateSelfSigned(c.Dir, names, ips, time.Now())
@@ -86,6 +91,11 @@ func newHTTPS(cfg config.Config, log *zap.Logger) (*httpsSide, error) {
 		}
 	}
 	return h, nil
+}
+
+func port(hostport string) string {
+	_, p, _ := net.SplitHostPort(hostport)
+	return p
 }
 
 // selfSignedNames: the machine's own names and addresses, plus what the
