@@ -21,6 +21,7 @@ type Config struct {
 	HTTP       HTTPConfig       `yaml:"http"`   // limits.go
 	Webhooks   WebhooksConfig   `yaml:"webhooks"`
 	Cluster    ClusterConfig    `yaml:"cluster"`
+	TLS        TLSConfig        `yaml:"tls"` // tls.go
 }
 
 // ICEConfig is what the media engine needs to gather and filter candidates.
@@ -139,5 +140,6 @@ func Default() Config {
 		HTTP:       defaultHTTP(),
 		Webhooks:   defaultWebhooks(),
 		Cluster:    ClusterConfig{HeartbeatInterval: 250 * time.Millisecond, LostTimeout: time.Second},
+		TLS:        defaultTLS(),
 	}
 }

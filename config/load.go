@@ -343,7 +343,7 @@ var help = map[string]string{
 	"webhooks.max_backoff":       "longest `wait` between webhook retries",
 	"cluster.nats_url":           "NATS `url` of the cluster (nats://host:4222); empty runs a single node",
 	"cluster.node_id":            "this node's `id` in the cluster (letters, digits, - or _); empty generates one",
-	"cluster.advertise_url":      "signaling `url` clients are redirected to for this node (ws://host:port/v1/rtc); empty derives it from listen",
+	"cluster.advertise_url":      "signaling `url` clients are redirected to for this node (ws://host:port/v1/rtc); empty derives it from listen (wss:// from tls.listen when set)",
 	"cluster.heartbeat_interval": "how often this node refreshes its cluster record (`duration`)",
 	"cluster.lost_timeout":       "a node silent this `long` is lost; also this node's own lease before it fences",
 }

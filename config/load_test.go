@@ -122,6 +122,7 @@ func TestKeys(t *testing.T) {
 		"http.beacon_burst",
 		"webhooks.urls", "webhooks.key", "webhooks.timeout", "webhooks.min_backoff", "webhooks.max_backoff",
 		"cluster.nats_url", "cluster.node_id", "cluster.advertise_url", "cluster.heartbeat_interval", "cluster.lost_timeout",
+		"tls.listen", "tls.cert_file", "tls.key_file", "tls.acme_hosts", "tls.acme_email", "tls.dir",
 	}
 	if !reflect.DeepEqual(paths, want) {
 		t.Errorf("keys = %q\nwant   %q", paths, want)
@@ -412,6 +413,12 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"cluster.advertise_url":        {"ws://127.0.0.1:7880/v1/rtc", "ws://127.0.0.1:7880/v1/rtc"},
 		"cluster.heartbeat_interval":   {"100ms", 100 * time.Millisecond},
 		"cluster.lost_timeout":         {"2s", 2 * time.Second},
+		"tls.listen":                   {"127.0.0.1:15", "127.0.0.1:15"},
+		"tls.cert_file":                {"/tmp/tls.pem", "/tmp/tls.pem"},
+		"tls.key_file":                 {"/tmp/tls.key", "/tmp/tls.key"},
+		"tls.acme_hosts":               {"meet.example.com", []string{"meet.example.com"}},
+		"tls.acme_email":               {"ops@example.com", "ops@example.com"},
+		"tls.dir":                      {"/tmp/tls", "/tmp/tls"},
 	}
 	if len(values) != len(keys) {
 		t.Fatalf("test covers %d keys, Config has %d", len(values), len(keys))

@@ -18,6 +18,7 @@ func (c Config) checkPortClashes(p *problems) {
 		{"listen", "TCP", c.Listen},
 		{"ice.udp_listen", "UDP", c.ICE.UDPListen},
 		{"ice.tcp_listen", "TCP", c.ICE.TCPListen},
+		{"tls.listen", "TCP", c.TLS.Listen},
 	}
 	if c.TURN.Enabled {
 		sockets = append(sockets,

@@ -106,6 +106,7 @@ func (c Config) Validate() error {
 		p.add("shutdown.drain_timeout: %s must not be negative (0 disables draining)", c.Shutdown.DrainTimeout)
 	}
 	c.Cluster.validate(&p)
+	c.TLS.validate(&p)
 
 	return p.err()
 }

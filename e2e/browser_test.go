@@ -78,6 +78,11 @@ type browser struct {
 // opens one tab. Cleanup kills the whole process group and checks that
 // nothing of it is left running.
 func launchBrowser(t *testing.T, name string) (*browser, error) {
+	return launchBrowserFlags(t, name, nil)
+}
+
+// launchBrowserFlags is launchBrowser with flags added to chromiumFlags.
+func launchBrowserFlags(t *testing.T, name string, extra []string) (*browser, error) {
 	path, err := chromiumPath()
 	if err != nil {
 		return nil, err
@@ -89,7 +94,7 @@ func launchBrowser(t *testing.T, name string) (*browser, error) {
 		stderr:  &tailBuffer{max: stderrKeptTail},
 		exited:  make(chan struct{}),
 	}
-	args := append(append([]string{}, chromiumFlags...), "--user-data-dir="+b.dataDir, "about:blank")
+	args := append(append(append([]string{}, chromiumFlags...), extra...), "--user-data-dir="+b.dataDir, "about:blank")
 	b.cmd = exec.Command(path, args...)
 	b.cmd.Env = append(os.Environ(), "HOME="+b.dataDir)
 	b.cmd.Stdout = io.Discard

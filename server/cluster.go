@@ -48,7 +48,11 @@ func (s *Server) startCluster() error {
 		return nil
 	}
 	if s.cluster.AdvertiseURL() == "" {
-		s.cluster.SetAdvertiseURL(defaultAdvertiseURL(s.listener.Addr()))
+		if a := s.TLSAddr(); a != nil { // an https page may not open ws:// (mixed content)
+			s.cluster.SetAdvertiseURL(defaultAdvertiseURL("wss", a))
+		} else {
+			s.cluster.SetAdvertiseURL(defaultAdvertiseURL("ws", s.listener.Addr()))
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -71,15 +75,15 @@ func (s *Server) closeCluster(ctx context.Context) error {
 // Cluster is the server's cluster node, nil on a single node.
 func (s *Server) Cluster() *cluster.Node { return s.cluster }
 
-func defaultAdvertiseURL(addr net.Addr) string {
+func defaultAdvertiseURL(scheme string, addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "ws://" + addr.String() + "/v1/rtc"
+		return scheme + "://" + addr.String() + "/v1/rtc"
 	}
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "127.0.0.1" // only right on one host: set cluster.advertise_url otherwise
 	}
-	return "ws://" + net.JoinHostPort(host, port) + "/v1/rtc"
+	return scheme + "://" + net.JoinHostPort(host, port) + "/v1/rtc"
 }
 
 // placement is nil (no interface value) on a single node.

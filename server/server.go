@@ -51,6 +51,7 @@ type Server struct {
 	whip       *whip.Handler
 	hooks      *webhook.Dispatcher // nil when webhooks.urls is empty
 	cluster    *cluster.Node       // nil on a single node
+	https      *httpsSide          // nil unless tls.listen is set; tls.go
 }
 
 // Options are the parts of a server that do not come from the config file.
@@ -76,11 +77,15 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	https, err := newHTTPS(cfg, log.Named("https"))
+	if err != nil {
+		return nil, err
+	}
 	engine, publicIPs, err := newEngine(cfg.ICE, cfg.Limits.MaxRemoteCandidates, opts.iceTimeout, log.Named("ice"))
 	if err != nil {
 		return nil, fmt.Errorf("media engine: %w", err)
 	}
-	s := &Server{engine: engine}
+	s := &Server{engine: engine, https: https}
 	if cfg.TURN.Enabled {
 		if s.turn, err = startTURN(cfg, publicIPs, engine, log); err != nil {
 			_ = s.closeNetwork()
@@ -173,20 +178,32 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.listener = ln
+	if err := s.listenTLS(); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	// The cluster first: it is the start most likely to fail (NATS), and
 	// nothing else has started yet that a failure would leave running.
 	if err := s.startCluster(); err != nil {
 		_ = ln.Close()
+		s.closeTLSListener()
 		return err
 	}
 	if s.cfg.HTTP.MetricsListen != "" {
 		if s.metricsSrv, err = startMetricsServer(s.cfg.HTTP, metricsHandler(s.metrics.Handler(), s.cfg.HTTP.MetricsToken), s.log.Named("metrics")); err != nil {
 			_ = ln.Close()
+			s.closeTLSListener()
 			return err
 		}
 	}
 	if s.hooks != nil {
 		s.hooks.Start()
+	}
+	if s.https != nil {
+		s.serveHTTPS(ln)
+		s.log.Info("switchyard listening", zap.String("https", s.https.ln.Addr().String()),
+			zap.String("addr", ln.Addr().String()), zap.String("plain", "redirects to https"), zap.String("version", s.version))
+		return nil
 	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -219,7 +236,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	errs = append(errs, s.closeCluster(ctx)) // after every leave is queued
 	s.newConns.closeAll()
-	errs = append(errs, s.http.Shutdown(ctx))
+	errs = append(errs, s.http.Shutdown(ctx), s.shutdownRedirect(ctx))
 	if s.metricsSrv != nil {
 		errs = append(errs, s.metricsSrv.srv.Shutdown(ctx))
 	}

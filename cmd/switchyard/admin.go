@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -40,7 +41,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	command := args[0]
 	fs := flag.NewFlagSet("switchyard admin "+command, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "", "server `URL` (default http://127.0.0.1:PORT from listen)")
+	base := fs.String("url", "", "server `URL` (default http://127.0.0.1:PORT from listen, or https:// from tls.listen)")
 	token := fs.String("token", "", "admin `token` (default: mint one from the configured auth key)")
 	roomName := fs.String("room", "", "`room` name")
 	participant := fs.String("participant", "", "participant `id or identity`")
@@ -98,10 +99,14 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	var trust *tls.Config // nil: the system's roots
 	if *base == "" {
-		*base = localURL(cfg.Listen)
+		if *base, trust, err = localTarget(cfg); err != nil {
+			fmt.Fprintln(stderr, "switchyard admin:", err)
+			return 1
+		}
 	}
-	return callAdmin(strings.TrimRight(*base, "/")+path, method, *token, body, stdout, stderr)
+	return callAdmin(strings.TrimRight(*base, "/")+path, method, *token, body, trust, stdout, stderr)
 }
 
 // localURL is the server on this host, from its listen address.
@@ -116,7 +121,7 @@ func localURL(listen string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-func callAdmin(target, method, token string, body any, stdout, stderr io.Writer) int {
+func callAdmin(target, method, token string, body any, trust *tls.Config, stdout, stderr io.Writer) int {
 	var payload io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
@@ -136,6 +141,9 @@ func callAdmin(target, method, token string, body any, stdout, stderr io.Writer)
 		req.Header.Set("Content-Type", "application/json")
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
+	if trust != nil {
+		client.Transport = &http.Transport{TLSClientConfig: trust}
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		fmt.Fprintln(stderr, "switchyard admin:", err)
