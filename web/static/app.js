@@ -586,6 +586,12 @@
             this.enqueue(msg.pc, () => this.onRemoteCandidate(msg.pc, msg.candidate));
           }
           break;
+        case 'ice-restart': // publish ICE failed, socket alive: re-offer with fresh credentials
+          if (msg.pc === 'publish' && this.pub) {
+            this.pubRestart = true;
+            this.negotiatePublish();
+          }
+          break;
         case 'left':
           this.finish('left', `left: ${msg.reason || 'unknown'}`);
           break;
@@ -742,7 +748,9 @@
       this.pubWanted = false;
       this.enqueue('publish', async () => {
         const pc = this.pub;
-        const offer = await pc.createOffer();
+        const restart = this.pubRestart === true;
+        this.pubRestart = false;
+        const offer = await pc.createOffer(restart ? { iceRestart: true } : undefined);
         await pc.setLocalDescription(offer);
         // Sent in the same task as setLocalDescription resolves, so before
         // any onicecandidate for it.
