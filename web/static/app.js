@@ -929,7 +929,7 @@
       setTimeout(() => {
         for (const pc of pcs) if (pc) pc.close();
       }, 1000);
-      return { room: this.room, name: this.name, claim, stream };
+      return { room: this.room, name: this.name, claim, stream, pcs };
     }
 
     beacon() {
@@ -1214,6 +1214,14 @@
       if (ev.persisted) app.away = { room: s.room, name: s.name, claim, stream: null };
     }
     if (!ev.persisted) app.away = null;
+    // Into the back/forward cache: Chromium keeps no page with a live
+    // RTCPeerConnection or camera (notRestoredReasons "rtc", "mediastream"),
+    // so release them now; the rejoin on pageshow asks for media again.
+    if (ev.persisted && app.away) {
+      for (const pc of app.away.pcs || []) if (pc) pc.close();
+      stopStream(app.away.stream);
+      app.away.stream = null;
+    }
   });
 
   // Back from the back/forward cache: the server ended the session when
