@@ -69,6 +69,9 @@ type PeerEvents struct {
 	Candidate func(*webrtc.ICECandidateInit)
 	// Failed reports, at most once, that the PC failed or closed under us.
 	Failed func(state webrtc.PeerConnectionState)
+	// RestartICE, when set, is called on each ICE failure while the
+	// media core retries ICE instead of failing the PC at once.
+	RestartICE func()
 }
 
 // PublisherEvents are what a Publisher reports.

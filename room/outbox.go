@@ -122,3 +122,8 @@ func (o orderedClient) TrackMuted(id string, t TrackInfo) {
 }
 func (o orderedClient) ActiveSpeakers(s []Speaker) { o.send(func() { o.c.ActiveSpeakers(s) }) }
 func (o orderedClient) Chat(msg ChatMessage)       { o.send(func() { o.c.Chat(msg) }) }
+func (o orderedClient) RestartICE(pc PC) {
+	if r, ok := o.c.(ICERestarter); ok {
+		o.send(func() { r.RestartICE(pc) })
+	}
+}

@@ -62,16 +62,17 @@ func (m *Manager) newParticipant(name string, client Client) (*Participant, erro
 	candidate := func(role PC) func(*webrtc.ICECandidateInit) {
 		return func(c *webrtc.ICECandidateInit) { p.client.Candidate(role, c) }
 	}
+	restart := m.iceRestarts(p, client)
 	var err error
 	p.sub, err = m.media.NewSubscriber(SubscriberEvents{
-		PeerEvents: PeerEvents{Candidate: candidate(PCSubscribe), Failed: fail(PCSubscribe, ReasonPCFailed)},
+		PeerEvents: PeerEvents{Candidate: candidate(PCSubscribe), Failed: fail(PCSubscribe, ReasonPCFailed), RestartICE: restart(PCSubscribe)},
 		Offer:      func(sdp string) { p.client.Offer(sdp) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("subscribe peer connection: %w", err)
 	}
 	p.pub, err = m.media.NewPublisher(p.id, PublisherEvents{
-		PeerEvents:   PeerEvents{Candidate: candidate(PCPublish), Failed: fail(PCPublish, ReasonPCFailed)},
+		PeerEvents:   PeerEvents{Candidate: candidate(PCPublish), Failed: fail(PCPublish, ReasonPCFailed), RestartICE: restart(PCPublish)},
 		Answer:       func(sdp string) { p.client.Answer(sdp) },
 		TrackStarted: p.trackStarted,
 		TrackEnded:   p.trackEnded,

@@ -43,7 +43,7 @@ func (m sfuMedia) NewSubscriber(ev SubscriberEvents) (Subscriber, error) {
 }
 
 func sfuPeerEvents(ev PeerEvents) sfu.PeerEvents {
-	return sfu.PeerEvents{Candidate: ev.Candidate, Failed: ev.Failed}
+	return sfu.PeerEvents{Candidate: ev.Candidate, Failed: ev.Failed, RestartICE: ev.RestartICE}
 }
 
 // sfuSubscriber takes room's Track and hands sfu its own.

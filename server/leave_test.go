@@ -10,6 +10,7 @@ import (
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/room"
 	"github.com/switchyard-sfu/switchyard/signal"
+	"go.uber.org/zap/zaptest"
 )
 
 // activeSections counts m-sections of sdp that still send the stream id.
@@ -49,7 +50,10 @@ func TestEveryLeaveCauseIsSeenByTheRoom(t *testing.T) {
 	for _, cause := range causes {
 		t.Run(cause.name, func(t *testing.T) {
 			t.Parallel()
-			h := startServer(t, testConfig())
+			// A client that closed its PCs cannot answer the ICE restarts
+			// tried before pc-failed (icerestart_test.go); a short limit
+			// keeps that case inside waitLimit.
+			h := startServerWith(t, testConfig(), Options{Log: zaptest.NewLogger(t), iceRestartLimit: time.Second})
 			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 			defer cancel()
 

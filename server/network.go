@@ -20,7 +20,7 @@ const stunDetectLimit = 5 * time.Second
 
 // newEngine opens the media engine with its ICE listeners, after learning
 // the public IP from STUN when asked to.
-func newEngine(cfg config.ICEConfig, maxCandidates int, iceTimeout time.Duration, log *zap.Logger) (*sfu.Engine, []string, error) {
+func newEngine(cfg config.ICEConfig, maxCandidates int, iceTimeout, restartLimit time.Duration, log *zap.Logger) (*sfu.Engine, []string, error) {
 	publicIPs, err := publicIPs(cfg, log)
 	if err != nil {
 		return nil, nil, err
@@ -44,6 +44,7 @@ func newEngine(cfg config.ICEConfig, maxCandidates int, iceTimeout time.Duration
 		MaxRemoteCandidates: maxCandidates,
 		DisconnectedTimeout: iceTimeout,
 		FailedTimeout:       iceTimeout,
+		ICERestartLimit:     restartLimit,
 	})
 	if err != nil {
 		return nil, nil, err

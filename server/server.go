@@ -64,6 +64,9 @@ type Options struct {
 	// and failed timeouts: tests with dozens of peer connections in one
 	// starved process must not read slowness as a dead network.
 	iceTimeout time.Duration
+	// iceRestartLimit, when set, replaces sfu.DefaultICERestartLimit, so a
+	// test of an unrecoverable path need not wait the full bound.
+	iceRestartLimit time.Duration
 }
 
 // New builds a server from a validated config; Start makes it listen.
@@ -81,7 +84,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine, publicIPs, err := newEngine(cfg.ICE, cfg.Limits.MaxRemoteCandidates, opts.iceTimeout, log.Named("ice"))
+	engine, publicIPs, err := newEngine(cfg.ICE, cfg.Limits.MaxRemoteCandidates, opts.iceTimeout, opts.iceRestartLimit, log.Named("ice"))
 	if err != nil {
 		return nil, fmt.Errorf("media engine: %w", err)
 	}

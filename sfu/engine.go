@@ -43,6 +43,10 @@ type EngineConfig struct {
 	// MaxRemoteCandidates caps each peer connection's remote candidates
 	// per ICE generation; 0 means DefaultMaxRemoteCandidates.
 	MaxRemoteCandidates int
+	// ICERestartLimit bounds how long a peer whose ICE failed may spend
+	// restarting it before Failed is reported (icerestart.go); 0 means
+	// DefaultICERestartLimit.
+	ICERestartLimit time.Duration
 	// Net replaces the host network stack; nil (always, in production)
 	// uses the real one. Tests pass a pion vnet to inject loss.
 	Net transport.Net
@@ -69,6 +73,7 @@ type Engine struct {
 	closeOnce  sync.Once
 
 	maxRemoteCandidates int
+	iceRestartLimit     time.Duration
 }
 
 // NewEngine prepares the WebRTC API: codecs (Opus, VP8, VP9, H.264, …;
@@ -149,6 +154,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		sockets:    ln,
 
 		maxRemoteCandidates: cmp.Or(cfg.MaxRemoteCandidates, DefaultMaxRemoteCandidates),
+		iceRestartLimit:     cmp.Or(cfg.ICERestartLimit, DefaultICERestartLimit),
 	}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/ice/v2"
 	"github.com/pion/webrtc/v3"
@@ -28,8 +29,16 @@ type PeerEvents struct {
 	// Candidate carries a local ICE candidate to trickle; nil ends gathering.
 	Candidate func(*webrtc.ICECandidateInit)
 	// Failed reports that the connection failed or was closed by something
-	// other than Close; it fires at most once.
+	// other than Close; it fires at most once. With RestartICE set, an ICE
+	// failure is reported only once restarts have not repaired it within
+	// the engine's ICERestartLimit (icerestart.go).
 	Failed func(state webrtc.PeerConnectionState)
+	// RestartICE, when set, is called on each ICE failure while restarts
+	// are tried: the owner must get fresh ICE credentials exchanged (the
+	// Subscriber sends its own restart offer before calling it; for a
+	// Publisher the client must send a new offer). Nil means the owner
+	// cannot reach the client, and a failure is reported at once.
+	RestartICE func()
 }
 
 // peer wraps a pion PeerConnection with what both directions share:
@@ -54,6 +63,9 @@ type peer struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 	guard     *ICEGuard
+
+	restart      iceRestart
+	restartLimit time.Duration
 }
 
 func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
@@ -61,7 +73,7 @@ func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
-	p := &peer{pc: pc, bwe: bwe, events: events, closed: make(chan struct{}), guard: NewICEGuard(pc)}
+	p := &peer{pc: pc, bwe: bwe, events: events, closed: make(chan struct{}), guard: NewICEGuard(pc), restartLimit: e.iceRestartLimit}
 	p.budget.max = e.maxRemoteCandidates
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		var init *webrtc.ICECandidateInit
@@ -78,7 +90,16 @@ func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
 		p.events.Candidate(init)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s != webrtc.PeerConnectionStateFailed && s != webrtc.PeerConnectionStateClosed {
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			p.iceConnected()
+			return
+		case webrtc.PeerConnectionStateFailed:
+			if p.restartICE() {
+				return
+			}
+		case webrtc.PeerConnectionStateClosed:
+		default:
 			return
 		}
 		if p.ended.CompareAndSwap(false, true) {
@@ -170,6 +191,7 @@ func (p *peer) Close() error {
 	var err error
 	p.closeOnce.Do(func() {
 		p.ended.Store(true)
+		p.iceConnected() // stops a running restart episode's timer
 		close(p.closed)
 		err = p.guard.Close()
 	})

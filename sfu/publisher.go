@@ -61,6 +61,13 @@ func (p *Publisher) HandleOffer(sdp string) error {
 	if s := p.pc.SignalingState(); s != webrtc.SignalingStateStable {
 		return fmt.Errorf("%w: offer in state %s", ErrWrongState, s)
 	}
+	// An offer with new ICE credentials (a restart) makes pion gather a new
+	// generation inside SetRemoteDescription; its candidates wait for the
+	// answer. Other offers gather nothing, so holding costs nothing.
+	if wasReady := p.holdLocalCandidates(); wasReady {
+		// A refused offer sends no answer: release what was held.
+		defer p.announce(func() {})
+	}
 	if err := p.setRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v3"
 )
@@ -37,18 +38,29 @@ type Subscriber struct {
 	leaveGroupOnce sync.Once
 
 	needOffer chan struct{} // capacity 1: "the track set changed"
-	answered  chan struct{} // capacity 1: "the outstanding offer was answered"
-	loopDone  chan struct{}
+	// iceRestart asks the next offer to carry fresh ICE credentials.
+	iceRestart atomic.Bool
+	answered   chan struct{} // capacity 1: "the outstanding offer was answered"
+	loopDone   chan struct{}
 }
 
 // NewSubscriber creates the sending peer connection for one participant
 // and starts its negotiation loop, which ends at Close.
 func (e *Engine) NewSubscriber(events SubscriberEvents) (*Subscriber, error) {
-	p, err := e.newPeer(events.PeerEvents)
+	var s *Subscriber // set below, before any state change can call back
+	pe := events.PeerEvents
+	if told := pe.RestartICE; told != nil {
+		pe.RestartICE = func() {
+			s.iceRestart.Store(true)
+			s.requestOffer()
+			told()
+		}
+	}
+	p, err := e.newPeer(pe)
 	if err != nil {
 		return nil, err
 	}
-	s := &Subscriber{
+	s = &Subscriber{
 		peer:      p,
 		events:    events,
 		stats:     &e.stats,
@@ -190,7 +202,14 @@ func (s *Subscriber) negotiationLoop() {
 			return
 		case <-s.needOffer:
 		}
-		offer, err := s.pc.CreateOffer(nil)
+		var opts *webrtc.OfferOptions
+		if s.iceRestart.Swap(false) {
+			// pion gathers the new generation inside CreateOffer; its
+			// candidates wait until this offer is out.
+			s.holdLocalCandidates()
+			opts = &webrtc.OfferOptions{ICERestart: true}
+		}
+		offer, err := s.pc.CreateOffer(opts)
 		if err == nil {
 			err = s.pc.SetLocalDescription(offer)
 		}

@@ -55,6 +55,12 @@ type Client struct {
 
 	frozen atomic.Bool // pings go unanswered while set
 
+	// offerMu is held while a publish restart offer is made and sent;
+	// publish candidates wait on it (icerestart.go).
+	offerMu sync.Mutex
+	// ICERestarts counts publish-PC restart offers sent at the server's request.
+	ICERestarts atomic.Int32
+
 	// raw, when set, takes every received RTP packet instead of Packets.
 	raw atomic.Pointer[RawHandler]
 
@@ -149,6 +155,8 @@ func (c *Client) handle(m Message) {
 		}
 	case signal.TypeCandidate:
 		err = c.addCandidate(m)
+	case signal.TypeICERestart:
+		err = c.restartPublish(m)
 	}
 	if err != nil {
 		c.record(Message{Type: "client-error", Raw: json.RawMessage(fmt.Sprintf("%q", err.Error()))})

@@ -98,6 +98,9 @@ func (c *Client) newPC(role string) (*webrtc.PeerConnection, error) {
 		if held {
 			return
 		}
+		if role == signal.PCPublish {
+			c.awaitRestartOffer()
+		}
 		msg := signal.Candidate{Type: signal.TypeCandidate, PC: role}
 		if cand != nil {
 			init := cand.ToJSON()

@@ -586,6 +586,12 @@
             this.enqueue(msg.pc, () => this.onRemoteCandidate(msg.pc, msg.candidate));
           }
           break;
+        case 'ice-restart': // publish ICE failed, socket alive: re-offer with fresh credentials
+          if (msg.pc === 'publish' && this.pub) {
+            this.pubRestart = true;
+            this.negotiatePublish();
+          }
+          break;
         case 'left':
           this.finish('left', `left: ${msg.reason || 'unknown'}`);
           break;
@@ -742,7 +748,9 @@
       this.pubWanted = false;
       this.enqueue('publish', async () => {
         const pc = this.pub;
-        const offer = await pc.createOffer();
+        const restart = this.pubRestart === true;
+        this.pubRestart = false;
+        const offer = await pc.createOffer(restart ? { iceRestart: true } : undefined);
         await pc.setLocalDescription(offer);
         // Sent in the same task as setLocalDescription resolves, so before
         // any onicecandidate for it.
@@ -921,7 +929,7 @@
       setTimeout(() => {
         for (const pc of pcs) if (pc) pc.close();
       }, 1000);
-      return { room: this.room, name: this.name, claim, stream };
+      return { room: this.room, name: this.name, claim, stream, pcs };
     }
 
     beacon() {
@@ -1206,6 +1214,14 @@
       if (ev.persisted) app.away = { room: s.room, name: s.name, claim, stream: null };
     }
     if (!ev.persisted) app.away = null;
+    // Into the back/forward cache: Chromium keeps no page with a live
+    // RTCPeerConnection or camera (notRestoredReasons "rtc", "mediastream"),
+    // so release them now; the rejoin on pageshow asks for media again.
+    if (ev.persisted && app.away) {
+      for (const pc of app.away.pcs || []) if (pc) pc.close();
+      stopStream(app.away.stream);
+      app.away.stream = null;
+    }
   });
 
   // Back from the back/forward cache: the server ended the session when
