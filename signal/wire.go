@@ -280,3 +280,15 @@ type Redirect struct {
 	Node        string `json:"node"`
 	Incarnation uint64 `json:"incarnation"`
 }
+
+// TypeICERestart (server → client) asks the client to restart ICE on one
+// of its peer connections: for "publish", send a new offer created with
+// iceRestart. The subscribe PC's restart comes as the server's own offer,
+// so this is not sent for it. See docs/protocol.md#ice-restart.
+const TypeICERestart = "ice-restart"
+
+// ICERestart is the ice-restart message.
+type ICERestart struct {
+	Type string `json:"type"`
+	PC   string `json:"pc"`
+}

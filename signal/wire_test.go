@@ -55,6 +55,7 @@ func TestEveryServerMessage(t *testing.T) {
 		{"active-speakers", func() { m.ActiveSpeakers([]room.Speaker{{ParticipantID: "p1", Level: 0.5}}) }, nil, TypeActiveSpeakers},
 		{"chat", func() { m.Chat(room.ChatMessage{From: "p1", Name: "ann", Text: "hi", Time: time.Unix(0, 0)}) },
 			map[string]any{"from": "p1", "name": "ann", "text": "hi"}, TypeChat},
+		{"ice-restart", func() { m.RestartICE(room.PCPublish) }, map[string]any{"pc": PCPublish}, TypeICERestart},
 		{"left", func() { m.Left(room.ReasonLeave) }, map[string]any{"reason": "leave"}, TypeLeft},
 	}
 	for _, c := range cases {
