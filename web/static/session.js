@@ -12,7 +12,8 @@
  *   media              {participant}        the participant's set of tracks changed
  *                                           (participant.media: MediaStreamTrack → meta)
  *   track              {participant, track, meta}   a remote track arrived;
- *                                           meta = {kind, mid, trackId}
+ *                                           meta = {kind, mid, trackId, screen}
+ *                                           (screen: a screen share, see isScreen)
  *   track-unpublished  {participant, trackId, kind, matched}
  *   server-error       {error, fatal}       an `error` message, {code, message, ref}
  *   problem            {text}               something the user may want to know
@@ -87,6 +88,16 @@ async function applyCandidate(pc, cand) {
   } catch (_) {
     /* ignored */
   }
+}
+
+// A participant's screen share is a video track besides its camera: any
+// video track that is not the first video it published (the protocol's
+// TrackInfo has no source field; the page publishes its camera at join
+// and a screen only later, with publishExtra).
+function isScreen(p, meta) {
+  if (meta.kind !== 'video' || !meta.trackId) return false;
+  for (const t of p.tracks.values()) if (t.kind === 'video') return t.id !== meta.trackId;
+  return false;
 }
 
 export class Session extends EventTarget {
@@ -386,12 +397,9 @@ export class Session extends EventTarget {
   publish(stream) {
     if (this.closed || this.leaving || !stream) return;
     const tracks = stream.getTracks();
-    if (!tracks.length || this.pub) return;
+    if (!tracks.length || this.localStream) return;
     this.localStream = stream;
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
-    this.pub = pc;
-    pc.onicecandidate = (ev) => this.sendCandidate('publish', ev.candidate);
-    this.watchPC('publish', pc);
+    const pc = this.publishPC();
     for (const t of tracks) {
       const init = { direction: 'sendonly', streams: [stream] };
       if (t.kind === 'video' && this.sendEncodings) init.sendEncodings = this.sendEncodings();
@@ -400,13 +408,22 @@ export class Session extends EventTarget {
     this.negotiatePublish();
   }
 
+  publishPC() {
+    if (this.pub) return this.pub;
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    this.pub = pc;
+    pc.onicecandidate = (ev) => this.sendCandidate('publish', ev.candidate);
+    this.watchPC('publish', pc);
+    return pc;
+  }
+
   /**
-   * Publishes one more track of its own (a screen share): no simulcast.
-   * Returns the transceiver; unpublish(transceiver) withdraws it.
+   * Publishes one more track of its own (a screen share), without
+   * simulcast. Returns the transceiver, for unpublish; null once over.
    */
   publishExtra(track, stream) {
-    if (!this.pub || this.closed || this.leaving) return null;
-    const tr = this.pub.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    if (this.closed || this.leaving || !this.joined) return null;
+    const tr = this.publishPC().addTransceiver(track, { direction: 'sendonly', streams: [stream] });
     this.negotiatePublish();
     return tr;
   }
@@ -484,6 +501,7 @@ export class Session extends EventTarget {
     const p = this.participants.get(pid) || this.addParticipant({ id: pid, name: '' });
     if (!p) return;
     const meta = { kind: track.kind, mid, trackId: msid ? msid.trackId : '' };
+    meta.screen = isScreen(p, meta);
     p.media.set(track, meta);
     this.emit('track', { participant: p, track, meta });
     this.emit('media', { participant: p });
