@@ -602,6 +602,7 @@ provide({
   send: (msg) => !!app.session && app.session.send(msg),
   localMuted: (kind) => (kind === 'audio' ? app.micMuted : app.cameraOff),
   setLocalMuted,
+  token: () => joinToken,
 });
 devices.setSwitcher(switchDevice);
 window.switchyardExt = ext;

@@ -8,7 +8,7 @@
  * change.
  */
 const listeners = { message: [], session: [], toggle: [], media: [] };
-let impl = null; // set by app.js: {session, send, localMuted, setLocalMuted}
+let impl = null; // set by app.js: {session, send, localMuted, setLocalMuted, token}
 
 export function emit(kind, ...args) {
   for (const fn of listeners[kind]) {
@@ -39,5 +39,8 @@ export const ext = Object.freeze({
   },
   setLocalMuted(kind, muted) {
     if (impl) impl.setLocalMuted(kind, muted);
+  },
+  token() {
+    return impl ? impl.token() : undefined;
   },
 });

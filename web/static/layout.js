@@ -47,6 +47,7 @@ function layout() {
   if (pinned && !pinned.isConnected) pinned = null;
   const stage = pinned || els.find((el) => el.classList.contains('screen')) || null;
   for (const el of els) el.classList.toggle('stage', el === stage);
+  tiles.classList.toggle('has-stage', !!stage && els.length > 1);
   let sizes;
   if (stage && els.length > 1) {
     const rest = els.filter((el) => el !== stage);

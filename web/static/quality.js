@@ -7,7 +7,7 @@
  *                               message, how large `video` shows server track
  *                               `trackId`, now and whenever the size changes
  *   unwatch(video[, trackId])   stop that (the track or the tile is gone)
- *   setTileSize(size)           'auto' (small tiles once there are many),
+ *   setTileSize(size)           'auto' (tiles fit the window, layout.js),
  *                               'small' or 'large'; also the #tile-size select
  * The server sends each tile the smallest layer that covers its size, as
  * far as the bandwidth toward this browser allows (docs/protocol.md,
@@ -23,8 +23,6 @@ const ENCODINGS = [
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1500000 },
 ];
 
-// Tiles beyond this many switch 'auto' sizing to small tiles.
-const MANY_TILES = 4;
 // Size changes settle for this long before the server is told.
 const SETTLE_MS = 200;
 
@@ -84,8 +82,9 @@ export function unwatch(video, trackId) {
 function applyTileSize() {
   const tiles = document.getElementById('tiles');
   if (!tiles) return;
-  const many = tiles.querySelectorAll('.tile').length > MANY_TILES;
-  tiles.classList.toggle('tiles-small', tileSize === 'small' || (tileSize === 'auto' && many));
+  // 'auto': layout.js fits the tiles to the window, and their size picks
+  // the layer; 'small' caps them at 160 px.
+  tiles.classList.toggle('tiles-small', tileSize === 'small');
   tiles.classList.toggle('tiles-large', tileSize === 'large');
 }
 

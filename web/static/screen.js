@@ -66,6 +66,7 @@ function render() {
   button.setAttribute('aria-pressed', String(!!sharing));
   button.disabled = !ext.session();
   document.body.classList.toggle('sharing', !!sharing);
+  document.dispatchEvent(new Event('switchyard-sharing'));
 }
 
 // A participant's set of tracks changed: show or drop their screen.
