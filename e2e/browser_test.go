@@ -75,9 +75,10 @@ type browser struct {
 }
 
 // launchBrowser starts Chromium, connects to its DevTools endpoint and
-// opens one tab. Cleanup kills the whole process group and checks that
+// opens one tab; extraFlags go after chromiumFlags. Cleanup kills the
+// whole process group and checks that
 // nothing of it is left running.
-func launchBrowser(t *testing.T, name string) (*browser, error) {
+func launchBrowser(t *testing.T, name string, extraFlags ...string) (*browser, error) {
 	path, err := chromiumPath()
 	if err != nil {
 		return nil, err
@@ -89,7 +90,8 @@ func launchBrowser(t *testing.T, name string) (*browser, error) {
 		stderr:  &tailBuffer{max: stderrKeptTail},
 		exited:  make(chan struct{}),
 	}
-	args := append(append([]string{}, chromiumFlags...), "--user-data-dir="+b.dataDir, "about:blank")
+	// Extra flags come after the common ones: Chromium keeps a switch's last value.
+	args := append(append(append([]string{}, chromiumFlags...), extraFlags...), "--user-data-dir="+b.dataDir, "about:blank")
 	b.cmd = exec.Command(path, args...)
 	b.cmd.Env = append(os.Environ(), "HOME="+b.dataDir)
 	b.cmd.Stdout = io.Discard
