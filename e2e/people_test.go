@@ -128,7 +128,30 @@ func TestPeoplePanelFollowsState(t *testing.T) {
 	took, err = seenAfter(observer, t0, t0, 5*time.Second, "screen share stopped", func(r peopleRec) bool { return r.Present && r.Screen == "false" })
 	check("screen share stopped (from the click)", took, err)
 
-	// Chromium's fake microphone beeps: the server hears a speaker.
+	// The quality indicator reads getStats: the actor's tile and entry get a grade.
+	if err := observer.waitJS(10*time.Second, "a quality grade on the actor's tile and entry", fmt.Sprintf(`(() => {
+		const tile = document.querySelector('.tile[data-participant-id=%[1]q]');
+		const li = document.querySelector('#people-list li[data-participant-id=%[1]q]');
+		return !!tile && ['good', 'fair', 'poor'].includes(tile.dataset.quality) && tile.querySelector('.quality').textContent.includes('fps') && !!li && li.dataset.quality === tile.dataset.quality;
+	})()`, ids[0])); err != nil {
+		got, _ := eval[string](observer, fmt.Sprintf(`(() => { const tile = document.querySelector('.tile[data-participant-id=%[1]q]'); const q = tile && tile.querySelector('.quality'); const li = document.querySelector('#people-list li[data-participant-id=%[1]q]'); return JSON.stringify({ tile: tile && tile.dataset.quality, text: q && q.textContent, li: li && li.dataset.quality }); })()`, ids[0]))
+		t.Errorf("%v: %s", err, got)
+	}
+
+	// A loud tone instead of the fake microphone's short beeps: the server
+	// hears a speaker for sure.
+	if _, err := evalAwait[bool](actor, `(async () => {
+		const ctx = new AudioContext();
+		const osc = ctx.createOscillator();
+		const dst = ctx.createMediaStreamDestination();
+		osc.connect(dst);
+		osc.start();
+		const tr = window.switchyardExt.session().pub.getTransceivers().find((t) => t.sender.track && t.sender.track.kind === 'audio');
+		await tr.sender.replaceTrack(dst.stream.getAudioTracks()[0]);
+		return true;
+	})()`); err != nil {
+		t.Fatal(err)
+	}
 	if err := observer.waitJS(20*time.Second, "active-speakers naming the actor", `window.__spk > 0`); err != nil {
 		t.Fatal(err)
 	}
