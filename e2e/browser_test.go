@@ -75,14 +75,27 @@ type browser struct {
 }
 
 // launchBrowser starts Chromium, connects to its DevTools endpoint and
-// opens one tab. Cleanup kills the whole process group and checks that
+// opens one tab; extraFlags go after chromiumFlags. Cleanup kills the
+// whole process group and checks that
 // nothing of it is left running.
-func launchBrowser(t *testing.T, name string) (*browser, error) {
-	return launchBrowserFlags(t, name, nil)
+func launchBrowser(t *testing.T, name string, extraFlags ...string) (*browser, error) {
+	return launchBrowserWith(t, name, browserOpts{flags: extraFlags})
 }
 
-// launchBrowserFlags is launchBrowser with flags added to chromiumFlags.
+// launchBrowserFlags is launchBrowser with the flags as a slice.
 func launchBrowserFlags(t *testing.T, name string, extra []string) (*browser, error) {
+	return launchBrowser(t, name, extra...)
+}
+
+// browserOpts place a browser elsewhere than the test's own namespace.
+type browserOpts struct {
+	netns string   // run Chromium in this network namespace; "" is the test's own
+	flags []string // added to chromiumFlags
+}
+
+// launchBrowserWith is launchBrowser with the browser placed by opts.
+func launchBrowserWith(t *testing.T, name string, opts browserOpts) (*browser, error) {
+	extraFlags := opts.flags
 	path, err := chromiumPath()
 	if err != nil {
 		return nil, err
@@ -94,7 +107,8 @@ func launchBrowserFlags(t *testing.T, name string, extra []string) (*browser, er
 		stderr:  &tailBuffer{max: stderrKeptTail},
 		exited:  make(chan struct{}),
 	}
-	args := append(append(append([]string{}, chromiumFlags...), extra...), "--user-data-dir="+b.dataDir, "about:blank")
+	// Extra flags come after the common ones: Chromium keeps a switch's last value.
+	args := append(append(append([]string{}, chromiumFlags...), extraFlags...), "--user-data-dir="+b.dataDir, "about:blank")
 	b.cmd = exec.Command(path, args...)
 	b.cmd.Env = append(os.Environ(), "HOME="+b.dataDir)
 	b.cmd.Stdout = io.Discard
