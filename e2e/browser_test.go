@@ -74,10 +74,21 @@ type browser struct {
 	killed  bool
 }
 
+// browserOpts place a browser elsewhere than the test's own namespace.
+type browserOpts struct {
+	netns string   // run Chromium in this network namespace; "" is the test's own
+	flags []string // added to chromiumFlags
+}
+
 // launchBrowser starts Chromium, connects to its DevTools endpoint and
 // opens one tab. Cleanup kills the whole process group and checks that
 // nothing of it is left running.
 func launchBrowser(t *testing.T, name string) (*browser, error) {
+	return launchBrowserWith(t, name, browserOpts{})
+}
+
+// launchBrowserWith is launchBrowser with the browser placed by opts.
+func launchBrowserWith(t *testing.T, name string, opts browserOpts) (*browser, error) {
 	path, err := chromiumPath()
 	if err != nil {
 		return nil, err
@@ -89,8 +100,12 @@ func launchBrowser(t *testing.T, name string) (*browser, error) {
 		stderr:  &tailBuffer{max: stderrKeptTail},
 		exited:  make(chan struct{}),
 	}
-	args := append(append([]string{}, chromiumFlags...), "--user-data-dir="+b.dataDir, "about:blank")
+	args := append(append(append([]string{}, chromiumFlags...), opts.flags...), "--user-data-dir="+b.dataDir, "about:blank")
 	b.cmd = exec.Command(path, args...)
+	if opts.netns != "" {
+		// ip execs Chromium in place: the pid, and so the process group, stay.
+		b.cmd = exec.Command("ip", append([]string{"netns", "exec", opts.netns, path}, args...)...)
+	}
 	b.cmd.Env = append(os.Environ(), "HOME="+b.dataDir)
 	b.cmd.Stdout = io.Discard
 	pr, pw := io.Pipe()
@@ -141,6 +156,12 @@ func launchBrowser(t *testing.T, name string) (*browser, error) {
 		return nil, fmt.Errorf("%s: no DevTools URL within %v\n%s", name, launchTimeout, b.stderr)
 	}
 
+	if opts.netns != "" {
+		// DevTools listens on the namespace's own loopback.
+		if url, err = forwardDevTools(t, opts.netns, url, b.stderr.add); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	b.allocCtx, b.allocCancel = remote.NewAllocator(context.Background(), url, remote.NoModifyURL)
 	if b.page, b.pageCancel, err = b.openTab(); err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, b.stderr)
