@@ -27,7 +27,10 @@ const (
 	qlLossy   = 60 * time.Second
 	qlLimited = 45 * time.Second
 	qlLifted  = 20 * time.Second
-	qlSample  = 250 * time.Millisecond
+	// qlSettle bounds the clean spell that brings the call back to the
+	// top layer before the limit.
+	qlSettle = 20 * time.Second
+	qlSample = 250 * time.Millisecond
 	// qlWarmup: switches before it, on the clean link, are the climb to
 	// the top layer, not flapping.
 	qlWarmup = 20 * time.Second
@@ -253,9 +256,13 @@ func TestQualityLab(t *testing.T) {
 
 	clean := lab.run("clean", d(qlClean), func() error { relay.set(0, 0); return nil })
 	lossy := lab.run("40ms+2%", d(qlLossy), func() error { relay.set(40*time.Millisecond, 0.02); return nil })
-	limited := lab.run("600kbit", d(qlLimited), func() error { relay.set(0, 0); return setRateLimit("600kbit") })
+	// The limit must find the call on the top layer for "down" to mean
+	// anything: a clean spell first, ended by the top layer.
+	settle := lab.runUntil("settle", d(qlSettle), func() error { relay.set(0, 0); return nil },
+		func(s qlSampleAt) bool { return s.layer == lab.top })
+	limited := lab.run("600kbit", d(qlLimited), func() error { return setRateLimit("600kbit") })
 	lifted := lab.run("lifted", d(qlLifted), func() error { return setRateLimit("") })
-	runs := []*qlRun{clean, lossy, limited, lifted}
+	runs := []*qlRun{clean, lossy, settle, limited, lifted}
 	lab.logTable(runs)
 
 	var decoded int64
@@ -269,7 +276,7 @@ func TestQualityLab(t *testing.T) {
 		t.Logf("bounds not asserted (scale %.2f, race %v): the non-race .ci/run line asserts them", scale, raceDetector)
 		return
 	}
-	for _, v := range lab.violations(clean, lossy, limited, lifted) {
+	for _, v := range lab.violations(clean, lossy, settle, limited, lifted) {
 		t.Error(v)
 	}
 }
@@ -351,6 +358,12 @@ func (l *qlLab) layerName(i int) string {
 // run applies a network condition and samples the subscriber for dur.
 func (l *qlLab) run(name string, dur time.Duration, apply func() error) *qlRun {
 	l.t.Helper()
+	return l.runUntil(name, dur, apply, nil)
+}
+
+// runUntil is run that ends early at the first sample done accepts.
+func (l *qlLab) runUntil(name string, dur time.Duration, apply func() error, done func(qlSampleAt) bool) *qlRun {
+	l.t.Helper()
 	if err := apply(); err != nil {
 		l.t.Fatalf("%s: %v", name, err)
 	}
@@ -373,7 +386,7 @@ func (l *qlLab) run(name string, dur time.Duration, apply func() error) *qlRun {
 			}
 		}
 		r.samples = append(r.samples, qlSampleAt{at: time.Since(start), st: st, layer: l.layerOf(st)})
-		if time.Since(start) >= dur {
+		if time.Since(start) >= dur || (done != nil && done(r.samples[len(r.samples)-1])) {
 			break
 		}
 		<-tick.C
@@ -505,7 +518,7 @@ func (l *qlLab) logTable(runs []*qlRun) {
 	for _, r := range runs {
 		fc, fs := r.freezes()
 		down := "-" // only the limit's scenario starts on the top layer for a reason to leave it
-		if r == runs[2] {
+		if r == runs[3] {
 			down = durOrNever(r.firstAt(func(s qlSampleAt) bool { return s.layer >= 0 && s.layer < l.top }))
 		}
 		topAt := r.firstAt(func(s qlSampleAt) bool { return s.layer == l.top })
@@ -531,7 +544,7 @@ func (l *qlLab) logTable(runs []*qlRun) {
 }
 
 // violations lists every bound a scenario broke, with its figure.
-func (l *qlLab) violations(clean, lossy, limited, lifted *qlRun) []string {
+func (l *qlLab) violations(clean, lossy, settle, limited, lifted *qlRun) []string {
 	var out []string
 	bad := func(format string, a ...any) { out = append(out, fmt.Sprintf(format, a...)) }
 	cpu := func(r *qlRun) string { return fmt.Sprintf("(cpu %s, load %s)", r.cpu, r.load) }
@@ -551,7 +564,11 @@ func (l *qlLab) violations(clean, lossy, limited, lifted *qlRun) []string {
 		bad("40ms+2%%: %d freezes (%.2fs), bound %d %s", n, s, qlLossyMaxFreezes, cpu(lossy))
 	}
 	down := limited.firstAt(func(s qlSampleAt) bool { return s.layer >= 0 && s.layer < l.top })
-	if down < 0 || down > qlLimitedMaxDown {
+	switch {
+	case limited.samples[0].layer != l.top:
+		bad("600kbit: the call was on %s, not the top layer, when the limit began (settle: %s) %s",
+			l.layerName(limited.samples[0].layer), l.timeline(settle), cpu(settle))
+	case down < 0 || down > qlLimitedMaxDown:
 		bad("600kbit: down from the top layer after %s, bound %v %s", durOrNever(down), qlLimitedMaxDown, cpu(limited))
 	}
 	if _, lossyUps := limited.upswitches(); lossyUps > qlLimitedMaxLossyUps {
