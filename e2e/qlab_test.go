@@ -66,10 +66,11 @@ const qlStatsJS = `(async () => {
 	for (const pc of window.__pcs || []) {
 		if (pc.connectionState === 'closed') continue;
 		(await pc.getStats()).forEach((r) => {
+			if (r.type === 'transport') o.tbytes = (o.tbytes || 0) + (r.bytesReceived || 0);
 			if (r.type !== 'inbound-rtp') return;
 			if (r.kind === 'video') Object.assign(o, {v: true, w: r.frameWidth || 0, h: r.frameHeight || 0, dec: r.framesDecoded || 0,
 				fps: r.framesPerSecond || 0, fc: r.freezeCount || 0, fd: r.totalFreezesDuration || 0,
-				lost: r.packetsLost || 0, recv: r.packetsReceived || 0, nack: r.nackCount || 0, pli: r.pliCount || 0});
+				lost: r.packetsLost || 0, recv: r.packetsReceived || 0, nack: r.nackCount || 0, pli: r.pliCount || 0, vbytes: r.bytesReceived || 0});
 			if (r.kind === 'audio') Object.assign(o, {conc: r.concealedSamples || 0, asmp: r.totalSamplesReceived || 0});
 		});
 	}
@@ -109,6 +110,8 @@ type qlStats struct {
 	PLIs     int64   `json:"pli"`
 	Conceal  int64   `json:"conc"`
 	ASamples int64   `json:"asmp"`
+	VBytes   int64   `json:"vbytes"` // video payload received
+	TBytes   int64   `json:"tbytes"` // everything the transports received: media, RTX, padding, RTCP
 }
 
 type qlPubLayer struct {
@@ -432,6 +435,16 @@ func (r *qlRun) lossPct() float64 {
 	return float64(lost) / float64(lost+recv) * 100
 }
 
+// kbps is the scenario's mean receive rate of video and of the whole
+// link (which includes probes).
+func (r *qlRun) kbps() (video, link float64) {
+	secs := (r.samples[len(r.samples)-1].at - r.samples[0].at).Seconds()
+	if secs <= 0 {
+		return 0, 0
+	}
+	return float64(r.last().VBytes-r.first().VBytes) * 8 / secs / 1000, float64(r.last().TBytes-r.first().TBytes) * 8 / secs / 1000
+}
+
 func (r *qlRun) concealPct() float64 {
 	c, n := r.last().Conceal-r.first().Conceal, r.last().ASamples-r.first().ASamples
 	if n <= 0 {
@@ -513,13 +526,16 @@ func durOrNever(d time.Duration) string {
 func (l *qlLab) logTable(runs []*qlRun) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "quality lab (top layer %s of %v; switches: all in the scenario, on the clean link (after the first 20 s); top-at: first sample on the top layer):\n", l.layerName(l.top), l.layers)
-	fmt.Fprintf(&b, "%-8s %5s %8s %12s %7s %8s %6s %6s %7s %9s %6s  %-40s %5s\n",
-		"scenario", "dur", "switches", "freezes(n/s)", "down", "top-at", "loss%", "nacks", "conc%", "ups/lossy", "pubres", "cpu (% of one core)", "load")
+	fmt.Fprintf(&b, "%-8s %5s %8s %12s %7s %8s %6s %6s %7s %9s %6s %11s  %-40s %5s\n",
+		"scenario", "dur", "switches", "freezes(n/s)", "down", "top-at", "loss%", "nacks", "conc%", "ups/lossy", "pubres", "kbps v/link", "cpu (% of one core)", "load")
 	for _, r := range runs {
 		fc, fs := r.freezes()
 		down := "-" // only the limit's scenario starts on the top layer for a reason to leave it
 		if r == runs[3] {
 			down = durOrNever(r.firstAt(func(s qlSampleAt) bool { return s.layer >= 0 && s.layer < l.top }))
+			if r.samples[0].layer != l.top {
+				down = "not-top"
+			}
 		}
 		topAt := r.firstAt(func(s qlSampleAt) bool { return s.layer == l.top })
 		ups, lossy := r.upswitches()
@@ -527,9 +543,10 @@ func (l *qlLab) logTable(runs []*qlRun) {
 		if r == runs[0] {
 			sw += fmt.Sprintf(" (%d)", r.switches(qlWarmup))
 		}
-		fmt.Fprintf(&b, "%-8s %4.0fs %8s %5d/%5.2fs %7s %8s %6.2f %6d %7.2f %5d/%-3d %6d  %-40s %5s\n",
+		vk, lk := r.kbps()
+		fmt.Fprintf(&b, "%-8s %4.0fs %8s %5d/%5.2fs %7s %8s %6.2f %6d %7.2f %5d/%-3d %6d %5.0f/%-5.0f  %-40s %5s\n",
 			r.name, r.dur.Seconds(), sw, fc, fs, down, durOrNever(topAt), r.lossPct(),
-			r.last().NACKs-r.first().NACKs, r.concealPct(), ups, lossy, r.pubSizes, r.cpu, r.load)
+			r.last().NACKs-r.first().NACKs, r.concealPct(), ups, lossy, r.pubSizes, vk, lk, r.cpu, r.load)
 	}
 	b.WriteString("timelines (one char per second: layer rid, upper case = a freeze began):\n")
 	for _, r := range runs {
