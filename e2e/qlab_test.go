@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -83,7 +84,7 @@ const qlPubJS = `(async () => {
 	for (const pc of window.__pcs || []) {
 		if (pc.connectionState === 'closed') continue;
 		(await pc.getStats()).forEach((r) => {
-			if (r.type === 'outbound-rtp' && r.kind === 'video') out.push({rid: r.rid || '', w: r.frameWidth || 0, h: r.frameHeight || 0, limit: r.qualityLimitationReason || ''});
+			if (r.type === 'outbound-rtp' && r.kind === 'video') out.push({rid: r.rid || '', w: r.frameWidth || 0, h: r.frameHeight || 0, limit: r.qualityLimitationReason || '', bytes: r.bytesSent || 0});
 		});
 	}
 	return out;
@@ -119,6 +120,7 @@ type qlPubLayer struct {
 	W     int    `json:"w"`
 	H     int    `json:"h"`
 	Limit string `json:"limit"`
+	Bytes int64  `json:"bytes"`
 }
 
 // qlSampleAt is one getStats sample, with the layer it shows.
@@ -133,11 +135,13 @@ type qlLab struct {
 	t        *testing.T
 	pub, sub *browser
 	relay    *qlabRelay
-	layers   []qlPubLayer // the publisher's now, lowest first
-	order    []string     // rids of every layer seen at the start, lowest first: a sample's layer is its rank here
-	top      int          // rank of the layer the subscriber's tile wants
-	pubSizes int          // publisher resolution changes seen
-	pubLimit string       // last quality limitation the publisher reported
+	layers   []qlPubLayer     // the publisher's now, lowest first
+	order    []string         // rids of every layer seen at the start, lowest first: a sample's layer is its rank here
+	top      int              // rank of the layer the subscriber's tile wants
+	pubSizes int              // publisher resolution changes seen
+	pubLimit string           // last quality limitation the publisher reported
+	pubBytes map[string]int64 // bytes sent per rid at pubAt
+	pubAt    time.Time
 }
 
 // qlRun is one scenario's samples and what was measured beside them.
@@ -150,6 +154,7 @@ type qlRun struct {
 	pubSizes  int // publisher resolution changes during the scenario
 	pubLimit  string
 	relayDrop int64
+	pubKbps   string // what the publisher sent per layer during the scenario
 }
 
 func qlScale() float64 {
@@ -326,6 +331,10 @@ func (l *qlLab) readPub() error {
 		l.pubSizes++
 	}
 	l.layers = live
+	l.pubBytes, l.pubAt = map[string]int64{}, time.Now()
+	for _, g := range got {
+		l.pubBytes[g.RID] = g.Bytes
+	}
 	return nil
 }
 
@@ -373,6 +382,7 @@ func (l *qlLab) runUntil(name string, dur time.Duration, apply func() error, don
 	r := &qlRun{name: name, dur: dur}
 	sizes0 := l.pubSizes
 	_, drop0, _ := l.relay.counts()
+	bytes0, at0 := l.pubBytes, l.pubAt
 	cpu0 := snapCPU(l.relay, l.pub, l.sub)
 	start := time.Now()
 	tick := time.NewTicker(qlSample)
@@ -398,6 +408,13 @@ func (l *qlLab) runUntil(name string, dur time.Duration, apply func() error, don
 	r.load = loadAvg()
 	r.pubSizes = l.pubSizes - sizes0
 	r.pubLimit = l.pubLimit
+	if secs := l.pubAt.Sub(at0).Seconds(); secs > 0 {
+		var parts []string
+		for _, rid := range l.order {
+			parts = append(parts, fmt.Sprintf("%s %.0f", rid, float64(l.pubBytes[rid]-bytes0[rid])*8/secs/1000))
+		}
+		r.pubKbps = strings.Join(parts, ", ")
+	}
 	_, drop1, _ := l.relay.counts()
 	r.relayDrop = drop1 - drop0
 	return r
@@ -551,8 +568,8 @@ func (l *qlLab) logTable(runs []*qlRun) {
 	b.WriteString("timelines (one char per second: layer rid, upper case = a freeze began):\n")
 	for _, r := range runs {
 		fmt.Fprintf(&b, "  %-8s %s\n", r.name, l.timeline(r))
-		if r.pubLimit != "" {
-			fmt.Fprintf(&b, "  %-8s publisher quality limitation: %s\n", "", r.pubLimit)
+		if r.pubKbps != "" || r.pubLimit != "" {
+			fmt.Fprintf(&b, "  %-8s publisher sends kbps: %s; quality limitation: %s\n", "", r.pubKbps, cmp.Or(r.pubLimit, "none"))
 		}
 	}
 	passed, dropped, overflow := l.relay.counts()
