@@ -408,7 +408,7 @@ func (l *qlLab) runUntil(name string, dur time.Duration, apply func() error, don
 	r.load = loadAvg()
 	r.pubSizes = l.pubSizes - sizes0
 	r.pubLimit = l.pubLimit
-	if secs := l.pubAt.Sub(at0).Seconds(); secs > 0 {
+	if secs := l.pubAt.Sub(at0).Seconds(); secs >= 1 {
 		var parts []string
 		for _, rid := range l.order {
 			parts = append(parts, fmt.Sprintf("%s %.0f", rid, float64(l.pubBytes[rid]-bytes0[rid])*8/secs/1000))
@@ -561,9 +561,13 @@ func (l *qlLab) logTable(runs []*qlRun) {
 			sw += fmt.Sprintf(" (%d)", r.switches(qlWarmup))
 		}
 		vk, lk := r.kbps()
+		cpuText := r.cpu.String()
+		if r.samples[len(r.samples)-1].at < 2*time.Second {
+			cpuText = "- (too short to read)" // clock ticks are 10 ms
+		}
 		fmt.Fprintf(&b, "%-8s %4.0fs %8s %5d/%5.2fs %7s %8s %6.2f %6d %7.2f %5d/%-3d %6d %5.0f/%-5.0f  %-40s %5s\n",
 			r.name, r.dur.Seconds(), sw, fc, fs, down, durOrNever(topAt), r.lossPct(),
-			r.last().NACKs-r.first().NACKs, r.concealPct(), ups, lossy, r.pubSizes, vk, lk, r.cpu, r.load)
+			r.last().NACKs-r.first().NACKs, r.concealPct(), ups, lossy, r.pubSizes, vk, lk, cpuText, r.load)
 	}
 	b.WriteString("timelines (one char per second: layer rid, upper case = a freeze began):\n")
 	for _, r := range runs {
