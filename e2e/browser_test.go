@@ -84,7 +84,12 @@ type browserOpts struct {
 // opens one tab. Cleanup kills the whole process group and checks that
 // nothing of it is left running.
 func launchBrowser(t *testing.T, name string) (*browser, error) {
-	return launchBrowserWith(t, name, browserOpts{})
+	return launchBrowserFlags(t, name, nil)
+}
+
+// launchBrowserFlags is launchBrowser with flags added to chromiumFlags.
+func launchBrowserFlags(t *testing.T, name string, extra []string) (*browser, error) {
+	return launchBrowserWith(t, name, browserOpts{flags: extra})
 }
 
 // launchBrowserWith is launchBrowser with the browser placed by opts.
