@@ -110,6 +110,10 @@ func launchBrowserWith(t *testing.T, name string, opts browserOpts) (*browser, e
 	// Extra flags come after the common ones: Chromium keeps a switch's last value.
 	args := append(append(append([]string{}, chromiumFlags...), extraFlags...), "--user-data-dir="+b.dataDir, "about:blank")
 	b.cmd = exec.Command(path, args...)
+	if opts.netns != "" {
+		// ip execs Chromium in place: the pid, and so the process group, stay.
+		b.cmd = exec.Command("ip", append([]string{"netns", "exec", opts.netns, path}, args...)...)
+	}
 	b.cmd.Env = append(os.Environ(), "HOME="+b.dataDir)
 	b.cmd.Stdout = io.Discard
 	pr, pw := io.Pipe()
@@ -160,6 +164,12 @@ func launchBrowserWith(t *testing.T, name string, opts browserOpts) (*browser, e
 		return nil, fmt.Errorf("%s: no DevTools URL within %v\n%s", name, launchTimeout, b.stderr)
 	}
 
+	if opts.netns != "" {
+		// DevTools listens on the namespace's own loopback.
+		if url, err = forwardDevTools(t, opts.netns, url, b.stderr.add); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	b.allocCtx, b.allocCancel = remote.NewAllocator(context.Background(), url, remote.NoModifyURL)
 	if b.page, b.pageCancel, err = b.openTab(); err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, b.stderr)

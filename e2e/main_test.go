@@ -12,12 +12,15 @@
 // Needs: root, util-linux (unshare), iproute2 (ip) and Debian's chromium
 // (apt-get install -y chromium), and firefox-esr for TestFirefoxPresence,
 // which joins its own namespace to this one by a veth pair (sy12c-ff,
-// 10.120.1.0/24; firefox_lab_test.go). Run: go test -race -v ./e2e/ — a few
+// 10.120.1.0/24; firefox_lab_test.go). TestQualityLab (qlab_*_test.go) puts
+// two Chromiums in namespaces of their own (syq-*, 10.122.1.0/24 and
+// 10.122.2.0/24) and needs tc (iproute2). Run: go test -race -v ./e2e/ — a few
 // minutes; -v prints the leave-latency tables. Environment:
 //
 //	SWITCHYARD_REQUIRE_BROWSER=1  fail instead of skip when browsers cannot run (CI)
 //	SWITCHYARD_CHROMIUM=PATH      use another Chromium binary
 //	SWITCHYARD_E2E_RUNS=N         repeat each presence-edge cause N times (p50/p99 tables)
+//	SWITCHYARD_QLAB_SCALE=F       run the quality lab's scenarios at F times their length (bounds asserted only at 1)
 //
 // When a test fails it prints each page's wire trace (socket messages,
 // peer connection states, getUserMedia; see traceJS) and the tail of each
