@@ -152,6 +152,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		MaxWebSocketsPerIP: cfg.HTTP.MaxWebSocketsPerIP,
 		JoinTimeout:        cfg.HTTP.JoinTimeout,
 		Hosts:              cfg.HTTP.Hosts,
+		RequireSocketToken: cfg.Auth.RequireSocketToken,
 	}, log.Named("signal"))
 	s.beacons = newPerIPLimiter(cfg.HTTP.BeaconRate, cfg.HTTP.BeaconBurst)
 	s.whip = whip.New(whip.Options{Rooms: rooms, Auth: authority, ICEServers: s.ICEServersFor, Log: log.Named("whip")})

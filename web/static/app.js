@@ -201,6 +201,7 @@
         /* already closed */
       }
     }
+    if (joinToken) url.searchParams.set('token', joinToken); // checked at the handshake too
     const ws = new WebSocket(url.href);
     session.ws = ws;
     ws.onopen = () => {
@@ -213,7 +214,10 @@
 
   function wsURL() {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${location.host}/v1/rtc`;
+    // With auth on the token also rides on the URL, so the server can
+    // refuse a socket without one before upgrading it (401).
+    const query = joinToken ? `?token=${encodeURIComponent(joinToken)}` : '';
+    return `${scheme}//${location.host}/v1/rtc${query}`;
   }
 
   function roomURL(room) {
