@@ -92,7 +92,8 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	var sessions *sessionlog.Log
 	if cfg.SessionLog.Path != "" {
 		var recovery sessionlog.Recovery
-		sessions, recovery, err = sessionlog.Open(cfg.SessionLog.Path, time.Now)
+		sessions, recovery, err = sessionlog.OpenRotating(cfg.SessionLog.Path, time.Now, sessionlog.Rotation{
+			MaxBytes: int64(cfg.SessionLog.MaxSizeMB) << 20, MaxAge: cfg.SessionLog.MaxAge})
 		if err != nil {
 			_ = s.closeNetwork()
 			return nil, fmt.Errorf("session log: %w", err)
