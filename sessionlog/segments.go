@@ -71,7 +71,7 @@ func ReadAll(path string) (records []Record, skipped int, err error) {
 		return nil, 0, err
 	}
 	if len(files) == 0 {
-		return nil, 0, fmt.Errorf("sessionlog: %s: %w", path, fs.ErrNotExist)
+		return ReadFile(path) // no log at all: the open error, naming path
 	}
 	for _, f := range files {
 		r, s, err := ReadFile(f)
