@@ -20,6 +20,9 @@ import (
 // closes: about 1 join/leave in 40 with ICE-TCP on
 // (abuse/icetcp_churn_test.go). ICE restarts retire a ufrag the same
 // way. So a ufrag, once removed, is never handed a connection again.
+// Upstream: pion/ice#842 ("Cancel gathering before removing candidates",
+// merged 2025-12 on the v4 line) fixes the order; drop this wrapper once
+// the server is on a pion/ice with it.
 type retiredTCPMux struct {
 	ice.TCPMux
 
