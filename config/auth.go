@@ -19,6 +19,10 @@ type AuthConfig struct {
 	// SecretFile names a file holding the key (e.g. a Docker secret);
 	// whitespace around it is ignored. It wins over Secret.
 	SecretFile string `yaml:"secret_file"`
+	// RequireSocketToken refuses (HTTP 401) a signaling WebSocket whose
+	// URL carries no token (/v1/rtc?token=JWT); a token given there is
+	// checked either way.
+	RequireSocketToken bool `yaml:"require_socket_token"`
 }
 
 // Enabled reports whether a key is configured, so tokens are required.

@@ -106,6 +106,10 @@ type LogConfig struct {
 type SessionLogConfig struct {
 	// Path of the JSON-lines file; empty disables it.
 	Path string `yaml:"path"`
+	// MaxSizeMB and MaxAge rotate the file (sessionlog/rotate.go) once it
+	// holds this many MiB, or its first record is this old; 0 = never.
+	MaxSizeMB int           `yaml:"max_size_mb"`
+	MaxAge    time.Duration `yaml:"max_age"`
 }
 
 // Default returns the built-in configuration: a server that works on

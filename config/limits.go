@@ -118,7 +118,7 @@ func init() {
 	for k, v := range map[string]string{
 		"limits.max_tracks":            "most tracks (`n`) one participant may publish at once",
 		"limits.max_remote_candidates": "most ICE candidates (`n`) a client may give one peer connection per ICE generation",
-		"limits.message_rate":          "mute/subscription/offer/answer messages a `second` per socket and type",
+		"limits.message_rate":          "mute/subscription/offer messages a `second` per socket and type",
 		"limits.message_burst":         "burst (`n`) allowed above limits.message_rate",
 		"limits.join_rate":             "joins and room switches a `second` per socket",
 		"limits.join_burst":            "burst (`n`) allowed above limits.join_rate",

@@ -100,7 +100,9 @@ func TestKeys(t *testing.T) {
 		"room.reconnect_grace",
 		"log.level", "log.format",
 		"session_log.path",
+		"session_log.max_size_mb", "session_log.max_age",
 		"auth.secret", "auth.secret_file",
+		"auth.require_socket_token",
 		"shutdown.drain_timeout",
 		"limits.max_tracks",
 		"limits.max_remote_candidates",
@@ -419,6 +421,9 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"tls.acme_hosts":               {"meet.example.com", []string{"meet.example.com"}},
 		"tls.acme_email":               {"ops@example.com", "ops@example.com"},
 		"tls.dir":                      {"/tmp/tls", "/tmp/tls"},
+		"auth.require_socket_token":    {"true", true},
+		"session_log.max_size_mb":      {"64", 64},
+		"session_log.max_age":          {"24h", 24 * time.Hour},
 	}
 	if len(values) != len(keys) {
 		t.Fatalf("test covers %d keys, Config has %d", len(values), len(keys))

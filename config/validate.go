@@ -100,6 +100,7 @@ func (c Config) Validate() error {
 	}
 
 	p.checkAuth(c.Auth)
+	p.checkSessionLogRotation(c.SessionLog)
 	c.validateLimits(&p)
 	p.checkWebhooks(c)
 	if c.Shutdown.DrainTimeout < 0 {

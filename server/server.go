@@ -100,7 +100,8 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	var sessions *sessionlog.Log
 	if cfg.SessionLog.Path != "" {
 		var recovery sessionlog.Recovery
-		sessions, recovery, err = sessionlog.Open(cfg.SessionLog.Path, time.Now)
+		sessions, recovery, err = sessionlog.OpenRotating(cfg.SessionLog.Path, time.Now, sessionlog.Rotation{
+			MaxBytes: int64(cfg.SessionLog.MaxSizeMB) << 20, MaxAge: cfg.SessionLog.MaxAge})
 		if err != nil {
 			_ = s.closeNetwork()
 			return nil, fmt.Errorf("session log: %w", err)
@@ -160,6 +161,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		MaxWebSocketsPerIP: cfg.HTTP.MaxWebSocketsPerIP,
 		JoinTimeout:        cfg.HTTP.JoinTimeout,
 		Hosts:              cfg.HTTP.Hosts,
+		RequireSocketToken: cfg.Auth.RequireSocketToken,
 	}, log.Named("signal"))
 	s.beacons = newPerIPLimiter(cfg.HTTP.BeaconRate, cfg.HTTP.BeaconBurst)
 	s.whip = whip.New(whip.Options{Rooms: rooms, Auth: authority, ICEServers: s.ICEServersFor, Log: log.Named("whip")})

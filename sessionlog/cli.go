@@ -30,7 +30,7 @@ const maxPresentListed = 20
 func RunCLI(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("switchyard sessions", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("log", DefaultPath, "session log `file`")
+	path := fs.String("log", DefaultPath, "session log `file` (its rotated FILE.000001, … are read first)")
 	fromArg := fs.String("from", "", "start of range: RFC 3339 time, or a duration like 24h meaning that long before now (default: start of log)")
 	toArg := fs.String("to", "", "end of range: RFC 3339 time or a duration before now (default: end of log)")
 	room := fs.String("room", "", "only this room (default: all rooms)")
@@ -68,7 +68,7 @@ func RunCLI(args []string, stdout, stderr io.Writer) int {
 		return usage("--to (%s) is before --from (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
 
-	records, skipped, err := ReadFile(*path)
+	records, skipped, err := ReadAll(*path) // every rotated segment, then the live file
 	if err != nil {
 		fmt.Fprintf(stderr, "switchyard sessions: %v\n", err)
 		return 1

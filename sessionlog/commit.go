@@ -90,11 +90,19 @@ func (l *Log) writeLoop() {
 		}
 
 		l.fileMu.Lock()
-		err := l.writeLocked(b.buf)
+		var err error
+		if l.dueLocked(len(b.buf)) {
+			err = l.rotateLocked()
+		}
+		var broken *brokenError
+		if !errors.As(err, &broken) {
+			// A failed rename leaves the old segment live: the batch still
+			// goes to disk, only later than planned into a new file.
+			err = l.writeLocked(b.buf)
+		}
 		l.fileMu.Unlock()
 
 		l.mu.Lock()
-		var broken *brokenError
 		if errors.As(err, &broken) {
 			l.broken = err
 		}

@@ -19,6 +19,9 @@ import (
 const (
 	helperPathEnv  = "SESSIONLOG_HELPER_LOG"
 	helperRoundEnv = "SESSIONLOG_HELPER_ROUND"
+	// helperRotateEnv, when set, is the helper's rotation size in bytes:
+	// the kill then also lands during and between rotations.
+	helperRotateEnv = "SESSIONLOG_HELPER_ROTATE_BYTES"
 )
 
 // TestHelperWriter is not a test: TestKill9 runs the test binary again
@@ -30,7 +33,11 @@ func TestHelperWriter(t *testing.T) {
 		t.Skip("helper process for TestKill9")
 	}
 	round := os.Getenv(helperRoundEnv)
-	l, _, err := Open(path, nil)
+	var rot Rotation
+	if v := os.Getenv(helperRotateEnv); v != "" {
+		fmt.Sscan(v, &rot.MaxBytes)
+	}
+	l, _, err := OpenRotating(path, nil, rot)
 	if err != nil {
 		fmt.Printf("error %v\n", err)
 		os.Exit(3)
@@ -61,12 +68,22 @@ func TestKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
 	}
+	t.Run("one file", func(t *testing.T) { kill9(t, 0) })
+	// ~450-byte lines: a segment every ~20 records, so each round's
+	// appends span many rotations and the kill may land in one.
+	t.Run("rotating", func(t *testing.T) { kill9(t, 9000) })
+}
+
+func kill9(t *testing.T, rotateBytes int64) {
 	const rounds, minAppends = 3, 300
 	path := filepath.Join(t.TempDir(), "data", "sessions.jsonl")
 	for round := range rounds {
-		completed := runAndKill(t, path, round, minAppends)
+		completed := runAndKill(t, path, round, minAppends, rotateBytes)
 
-		records, skipped := readT(t, path)
+		records, skipped, err := ReadAll(path)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(records) < len(completed) || len(completed) < minAppends {
 			t.Fatalf("round %d: %d records in file, %d appends completed (want >= %d)", round, len(records), len(completed), minAppends)
 		}
@@ -94,7 +111,7 @@ func TestKill9(t *testing.T) {
 		}
 
 		// The kill also released the writer's lock, or this would fail.
-		l, rec, err := Open(path, nil)
+		l, rec, err := OpenRotating(path, nil, Rotation{MaxBytes: rotateBytes})
 		if err != nil {
 			t.Fatalf("round %d: Open after kill: %v", round, err)
 		}
@@ -114,7 +131,13 @@ func TestKill9(t *testing.T) {
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
 		}
-		after, skipped := readT(t, path)
+		after, skipped, err := ReadAll(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if files, _ := Files(path); rotateBytes > 0 && len(files) < 2*(round+1) {
+			t.Errorf("round %d: %d segments; the rotation under test did not happen", round, len(files))
+		}
 		if s := Summarize(after, SummaryOptions{}); skipped != 0 || s.Current != 0 {
 			t.Errorf("round %d: after recovery %d skipped, %d still present; want 0, 0", round, skipped, s.Current)
 		}
@@ -133,10 +156,11 @@ type appended struct{ event, id string }
 // reported at least n completed appends, and returns every append it
 // reported, including any it managed to report between the kill being
 // sent and it dying.
-func runAndKill(t *testing.T, path string, round, n int) []appended {
+func runAndKill(t *testing.T, path string, round, n int, rotateBytes int64) []appended {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWriter$", "-test.count=1")
-	cmd.Env = append(os.Environ(), helperPathEnv+"="+path, fmt.Sprintf("%s=%d", helperRoundEnv, round))
+	cmd.Env = append(os.Environ(), helperPathEnv+"="+path, fmt.Sprintf("%s=%d", helperRoundEnv, round),
+		fmt.Sprintf("%s=%d", helperRotateEnv, rotateBytes))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

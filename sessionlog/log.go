@@ -28,7 +28,7 @@ var (
 
 // Recovery describes what Open found and repaired.
 type Recovery struct {
-	// Records is how many whole records the file held.
+	// Records is how many whole records the log held, every segment.
 	Records int `json:"records"`
 	// Skipped counts unparseable lines that were not the last line. They
 	// are left in place (Read skips them); only the tail is cut.
@@ -69,6 +69,7 @@ type Log struct {
 	fileMu sync.Mutex
 	f      *os.File
 	size   int64 // file length after the last good write, for rollback
+	rs     rotationState
 }
 
 // Open opens the log at path for appending, creating it and its parent
@@ -88,6 +89,10 @@ type Log struct {
 // now supplies the current time (time.Now if nil): for records appended
 // without a Time and for the recovery's detection delay.
 func Open(path string, now func() time.Time) (*Log, Recovery, error) {
+	return open(path, now, Rotation{})
+}
+
+func open(path string, now func() time.Time, rot Rotation) (*Log, Recovery, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -112,7 +117,7 @@ func Open(path string, now func() time.Time) (*Log, Recovery, error) {
 	if created {
 		syncDir(filepath.Dir(path))
 	}
-	l := &Log{f: f, now: now, writerOn: make(chan struct{})}
+	l := &Log{f: f, now: now, writerOn: make(chan struct{}), rs: rotationState{rot: rot, path: path}}
 	l.queued.L = &l.mu
 	rec, err := l.recover(path)
 	if err != nil {
@@ -133,20 +138,17 @@ func (l *Log) recover(path string) (Recovery, error) {
 		lastOK       = true
 		badLines     int
 	)
-	rf, err := os.Open(path)
+	// Rotated segments first: a session may have joined in one of them.
+	// They end on whole lines (rotate.go), so only the live one is repaired.
+	seqs, err := rotatedSeqs(path)
 	if err != nil {
-		return rec, fmt.Errorf("sessionlog: %w", err)
+		return rec, err
 	}
-	err = scanLines(rf, func(off int64, line []byte) {
-		if !lastOK {
-			badLines++ // the previous bad line turned out not to be the last
-		}
-		r, ok := parseLine(line)
-		lastOff, end, lastOK = off, off+int64(len(line)), ok
-		if !ok {
-			return
-		}
-		rec.Records++
+	l.rs.seq = 1
+	if len(seqs) > 0 {
+		l.rs.seq = seqs[len(seqs)-1] + 1
+	}
+	track := func(r Record) {
 		if r.Time.After(rec.LastAlive) {
 			rec.LastAlive = r.Time
 		}
@@ -162,13 +164,49 @@ func (l *Log) recover(path string) (Recovery, error) {
 		case EventLeave:
 			delete(open, k)
 		}
+	}
+	for _, seq := range seqs {
+		name := rotatedName(path, seq)
+		sf, err := os.Open(name)
+		if err != nil {
+			return rec, fmt.Errorf("sessionlog: %w", err)
+		}
+		err = scanLines(sf, func(_ int64, line []byte) {
+			if r, ok := parseLine(line); ok {
+				rec.Records++
+				track(r)
+			}
+		})
+		sf.Close()
+		if err != nil {
+			return rec, fmt.Errorf("sessionlog: reading %s: %w", name, err)
+		}
+	}
+	rf, err := os.Open(path)
+	if err != nil {
+		return rec, fmt.Errorf("sessionlog: %w", err)
+	}
+	err = scanLines(rf, func(off int64, line []byte) {
+		if !lastOK {
+			badLines++ // the previous bad line turned out not to be the last
+		}
+		r, ok := parseLine(line)
+		lastOff, end, lastOK = off, off+int64(len(line)), ok
+		if !ok {
+			return
+		}
+		if l.rs.first.IsZero() {
+			l.rs.first = r.Time // the live segment's age counts from here
+		}
+		rec.Records++
+		track(r)
 	})
 	rf.Close()
 	if err != nil {
 		return rec, fmt.Errorf("sessionlog: reading %s: %w", path, err)
 	}
 	rec.Skipped = badLines
-	if rec.Records == 0 && badLines > 0 {
+	if rec.Records == 0 && badLines > 0 && len(seqs) == 0 {
 		return rec, fmt.Errorf("%w: %s", ErrNotSessionLog, path)
 	}
 	dirty := false
@@ -258,6 +296,9 @@ func (l *Log) writeLocked(b []byte) error {
 		// and a retry can report success without them being on disk, so
 		// no later Append could honestly claim durability.
 		return &brokenError{fmt.Errorf("sessionlog: fsync failed, log no longer durable: %w", err)}
+	}
+	if l.size == 0 {
+		l.rs.first = l.now()
 	}
 	l.size += int64(n)
 	return nil

@@ -21,13 +21,26 @@ type candidateBudget struct {
 	max   int
 	used  int
 	ufrag string // the remote ICE generation the count belongs to
+	// seen holds the candidates counted in this generation: every
+	// renegotiation's SDP repeats the ones before, and charging them again
+	// refused a subscriber's answer after a few dozen renegotiations
+	// (abuse/meeting_test.go), leaving it stuck.
+	seen map[string]struct{}
 }
 
-// take admits one more candidate, or says why not.
-func (b *candidateBudget) take() error {
+// take admits candidate c (its a=candidate value), free when already
+// counted in this generation, or says why not.
+func (b *candidateBudget) take(c string) error {
+	if _, dup := b.seen[c]; dup {
+		return nil
+	}
 	if b.used >= b.max {
 		return fmt.Errorf("%w: more than %d remote candidates", ErrBadCandidate, b.max)
 	}
+	if b.seen == nil {
+		b.seen = make(map[string]struct{})
+	}
+	b.seen[c] = struct{}{}
 	b.used++
 	return nil
 }
@@ -36,7 +49,7 @@ func (b *candidateBudget) take() error {
 // restart): a new generation brings a new set of candidates.
 func (b *candidateBudget) generation(ufrag string) {
 	if ufrag != "" && ufrag != b.ufrag {
-		b.ufrag, b.used = ufrag, 0
+		b.ufrag, b.used, b.seen = ufrag, 0, nil
 	}
 }
 
@@ -70,7 +83,7 @@ func filterSDPCandidates(sdp string, b *candidateBudget) (string, error) {
 		if dialsOut(c) {
 			continue
 		}
-		if err := b.take(); err != nil {
+		if err := b.take(strings.TrimPrefix(value, "candidate:")); err != nil {
 			return "", fmt.Errorf("%w: the SDP carries %w", ErrBadSDP, err)
 		}
 		kept = append(kept, line)

@@ -49,10 +49,17 @@ func TestFilterSDPCandidates(t *testing.T) {
 	if n := strings.Count(out, "a=candidate:"); n != 3 || strings.Contains(out, "passive") {
 		t.Fatalf("kept %d candidates (passive dropped?) in\n%s", n, out)
 	}
-	if err := b.take(); err != nil { // the fourth fits
+	// A renegotiation repeats the same candidates: they are not charged again.
+	if _, err := filterSDPCandidates(sdpWith("a", 3, 0), &b); err != nil {
+		t.Fatalf("the same 3 candidates again: %v", err)
+	}
+	if err := b.take("99 1 udp 1 10.0.0.9 9 typ host"); err != nil { // the fourth fits
 		t.Fatal(err)
 	}
-	if err := b.take(); !errors.Is(err, ErrBadCandidate) {
+	if err := b.take("99 1 udp 1 10.0.0.9 9 typ host"); err != nil { // and is free the second time
+		t.Fatal(err)
+	}
+	if err := b.take("98 1 udp 1 10.0.0.8 8 typ host"); !errors.Is(err, ErrBadCandidate) {
 		t.Fatalf("fifth candidate: %v, want ErrBadCandidate", err)
 	}
 	// An ICE restart (new ufrag) starts a new count.

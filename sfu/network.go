@@ -92,7 +92,7 @@ func openListeners(cfg EngineConfig, f filters, settings *webrtc.SettingEngine) 
 		// first STUN message yet (up to 30 s) unless closing the listener
 		// closes them.
 		l.tcpLn = closing.Listener(ln)
-		l.tcp = ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: l.tcpLn, ReadBufferSize: 64, WriteBufferSize: 4 << 20})
+		l.tcp = newRetiredTCPMux(ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: l.tcpLn, ReadBufferSize: 64, WriteBufferSize: 4 << 20}))
 		settings.SetICETCPMux(l.tcp)
 		f = tf
 	}

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,7 +126,7 @@ func (p *peer) AddCandidate(c *webrtc.ICECandidateInit) error {
 		return nil // the server never dials; see dialsOut
 	}
 	p.mu.Lock()
-	if err := p.budget.take(); err != nil {
+	if err := p.budget.take(strings.TrimPrefix(c.Candidate, "candidate:")); err != nil {
 		p.mu.Unlock()
 		return err
 	}

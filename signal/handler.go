@@ -36,6 +36,9 @@ type Options struct {
 	Hosts                             []string
 	// Auth verifies join tokens; nil means auth is off and joins need none.
 	Auth *auth.Authority
+	// RequireSocketToken, with auth on, refuses a handshake without a
+	// token on the URL (handshake.go); off, only a token given is checked.
+	RequireSocketToken bool
 	// ReconnectGrace is sent in joined: how long pages keep a dropped
 	// participant's tile waiting for it to resume.
 	ReconnectGrace time.Duration
@@ -81,6 +84,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.wg.Add(1)
 	h.mu.Unlock()
 	defer h.wg.Done()
+	if code, why := h.handshakeRefusal(r); code != "" {
+		refuseHandshake(w, code, why)
+		return
+	}
 	ip := remoteIP(r)
 	if !h.caps.acquire(ip, h.opts.MaxWebSockets, h.opts.MaxWebSocketsPerIP) {
 		http.Error(w, "too many connections", http.StatusServiceUnavailable)

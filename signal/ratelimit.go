@@ -19,7 +19,11 @@ const (
 // limitedTypes are the client messages that change state or make the
 // server send to others. Chat has its own limit in room; candidates are
 // capped per peer connection (sfu); leave ends what join started.
-var limitedTypes = []string{TypeMute, TypeSubscription, TypeOffer, TypeAnswer}
+// Answers are not limited: each answers an offer the server sent (a
+// stray one is wrong-state), so the server's own offers bound them, and
+// dropping one left a subscriber in a busy room with a negotiation that
+// never completed (abuse/meeting_test.go).
+var limitedTypes = []string{TypeMute, TypeSubscription, TypeOffer}
 
 // rateLogEvery bounds how often one socket's refusals are logged.
 const rateLogEvery = 10 * time.Second

@@ -9,16 +9,28 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/switchyard-sfu/switchyard/sessionlog"
 )
 
 // cursor is how far one URL's deliveries have got: the log offset just
 // past the last record whose events were all delivered, and the room
 // state those records imply (sequence numbers, who is present).
 type cursor struct {
-	URL    string                `json:"url"`
+	URL string `json:"url"`
+	// Seq is the log segment Offset is in (sessionlog.Position): a
+	// rotation renames the file under the cursor without moving it. 0,
+	// as in cursors saved before rotation, means the live file.
+	Seq    int64                 `json:"seq,omitempty"`
 	Offset int64                 `json:"offset"`
 	Rooms  map[string]*roomState `json:"rooms"`
 }
+
+func (c *cursor) pos() sessionlog.Position {
+	return sessionlog.Position{Seq: c.Seq, Offset: c.Offset}
+}
+
+func (c *cursor) moveTo(p sessionlog.Position) { c.Seq, c.Offset = p.Seq, p.Offset }
 
 // cursorPath names url's cursor file in dir: one file per URL, so adding
 // or removing a URL leaves the others' progress alone.

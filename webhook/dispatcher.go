@@ -143,18 +143,22 @@ func (d *Dispatcher) newWorker(url string) (*worker, error) {
 		// New subscription: replay the log silently to learn each room's
 		// state, and start from its end.
 		c = &cursor{URL: url, Rooms: map[string]*roomState{}}
-		entries, next, err := sessionlog.ReadFrom(d.opts.LogPath, 0, 0)
+		start, err := sessionlog.Start(d.opts.LogPath)
+		if err != nil {
+			return nil, fmt.Errorf("webhook: %w", err)
+		}
+		entries, next, err := sessionlog.ReadAt(d.opts.LogPath, start, 0) // every segment
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("webhook: reading %s: %w", d.opts.LogPath, err)
 		}
 		for _, e := range entries {
 			derive(c.Rooms, e)
 		}
-		c.Offset = next
+		c.moveTo(next)
 		if err := c.save(path, true); err != nil {
 			return nil, err
 		}
-		d.log.Info("webhook subscription starts at the log's end", zap.String("url", url), zap.Int64("offset", next))
+		d.log.Info("webhook subscription starts at the log's end", zap.String("url", url), zap.Int64("segment", next.Seq), zap.Int64("offset", next.Offset))
 	}
 	return &worker{d: d, url: url, path: path, cur: c, wake: make(chan struct{}, 1), caught: make(chan struct{}, 1)}, nil
 }
@@ -163,10 +167,13 @@ func (w *worker) run(ctx context.Context) {
 	tick := time.NewTicker(w.d.opts.Poll)
 	defer tick.Stop()
 	for ctx.Err() == nil {
-		entries, _, err := sessionlog.ReadFrom(w.d.opts.LogPath, w.cur.Offset, 256)
+		// ReadAt follows the cursor's segment when it rotates, to its end
+		// and into the next: nothing between the cursor and the rotation
+		// is skipped.
+		entries, next, err := sessionlog.ReadAt(w.d.opts.LogPath, w.cur.pos(), 256)
 		if errors.Is(err, sessionlog.ErrShrunk) {
-			// The log was replaced (rotation): follow the new file from its
-			// start, keeping the room state.
+			// The live file was replaced by hand: follow the new file from
+			// its start, keeping the room state.
 			w.d.log.Warn("session log shrank under the webhook cursor; following the new file", zap.String("url", w.url), zap.Error(err))
 			w.cur.Offset = 0
 			continue
@@ -187,13 +194,16 @@ func (w *worker) run(ctx context.Context) {
 					return
 				}
 			}
-			w.cur.Offset = e.End
+			w.cur.moveTo(e.Pos)
 			if err := w.cur.save(w.path, false); err != nil {
 				w.d.log.Warn("webhook cursor not saved", zap.Error(err))
 			}
 		}
 		if len(entries) > 0 {
 			continue // there may be more
+		}
+		if err == nil && next != w.cur.pos() {
+			w.cur.moveTo(next) // stepped over unparseable lines or into the next segment
 		}
 		select {
 		case w.caught <- struct{}{}:

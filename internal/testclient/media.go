@@ -64,7 +64,10 @@ func (c *Client) Publish(ctx context.Context, streamID string) (Tracks, error) {
 	if err := c.Send(signal.SDP{Type: signal.TypeOffer, PC: signal.PCPublish, SDP: offer.SDP}); err != nil {
 		return Tracks{}, err
 	}
-	m, _, err := c.WaitFor(ctx, from, func(m Message) bool { return m.Type == signal.TypeAnswer || m.Type == signal.TypeError })
+	// Only an error about the offer refuses it: a bad-candidate refusal
+	// of one of this PC's own trickled candidates (sent while the offer is
+	// in flight, e.g. once a flood has used the cap) is a separate event.
+	m, _, err := c.WaitFor(ctx, from, func(m Message) bool { return m.Type == signal.TypeAnswer || isErrorFor(m, signal.TypeOffer) })
 	if err != nil {
 		return Tracks{}, err
 	}
@@ -221,4 +224,10 @@ func (c *Client) Unpublish(kind webrtc.RTPCodecType) error {
 		}
 	}
 	return fmt.Errorf("no %s track published", kind)
+}
+
+// isErrorFor reports whether m is an error refusing a request of type ref.
+func isErrorFor(m Message, ref string) bool {
+	var e signal.Error
+	return m.Type == signal.TypeError && m.Decode(&e) == nil && e.Ref == ref
 }

@@ -157,7 +157,11 @@ export class Session extends EventTarget {
   connect(url) {
     let ws;
     try {
-      ws = new WebSocket(url);
+      // With auth on the token also rides on the URL, so the server can
+      // refuse a socket without one before upgrading it (401).
+      const u = new URL(url, location.href);
+      if (this.token) u.searchParams.set('token', this.token);
+      ws = new WebSocket(u.href);
     } catch (err) {
       this.finish('error', `error: ${err.message}`);
       return;
