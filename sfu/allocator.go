@@ -26,6 +26,8 @@ type allocator struct {
 
 	reallocate chan struct{} // capacity 1: "a size request changed"
 	done       chan struct{}
+
+	loss lossFilter // allocator goroutine only
 }
 
 func newAllocator(bwe bandwidthEstimator) allocator {
@@ -124,6 +126,7 @@ func (s *Subscriber) allocate(now time.Time) {
 		demands[i] = d.layers.demand(now)
 	}
 	budget, loss := s.alloc.estimate()
+	steadyLoss := s.alloc.loss.update(loss, now)
 	chosen := planLayers(budget, demands)
 	// What the estimate would carry without the tiles' size limits: the
 	// hysteresis counts the sustain time on it.
@@ -132,14 +135,13 @@ func (s *Subscriber) allocate(now time.Time) {
 		uncapped[i].maxLayer = uncapped[i].highest()
 	}
 	carried := planLayers(budget, uncapped)
-	whys := make([]upswitch, len(downs))
 	media := audio * probeAudioReserve // what probes must leave to audio
 	for i, layer := range chosen {
 		sel, d := downs[i].layers, demands[i]
-		if below := d.prevLayer(d.target); loss >= lossDownRatio && below != noLayer {
+		if below := d.prevLayer(d.target); steadyLoss >= lossDownRatio && below != noLayer {
 			layer = min(layer, below)
 		}
-		layer, whys[i] = sel.hyst.decide(d.target, layer, carried[i], now)
+		layer, _ = sel.hyst.decide(d.target, layer, carried[i], now)
 		layer = sel.pause.decide(layer, d.nextLayer(noLayer), budget, now)
 		// setTarget also asks again, after a timeout, for a switch still
 		// waiting for its keyframe.
@@ -153,7 +155,7 @@ func (s *Subscriber) allocate(now time.Time) {
 	for i, d := range downs {
 		rate := 0
 		if !probing {
-			rate = d.layers.probing.decide(budget, media, loss, demands[i], chosen[i], whys[i], now)
+			rate = d.layers.probing.decide(budget, media, loss, demands[i], chosen[i], now)
 			probing = rate > 0
 		}
 		if old := d.probe.rate.Swap(int64(rate)); old == 0 && rate > 0 {

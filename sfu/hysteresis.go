@@ -48,8 +48,9 @@ type hysteresis struct {
 	started      bool // a layer was chosen once: later upswitches sustain
 }
 
-// upswitch names why decide kept a subscriber below its plan, for the
-// allocator's probing: waiting out the sustain time, or a backoff.
+// upswitch names why decide kept a subscriber below its plan (probing no
+// longer asks: it goes on while an upswitch sustains, to hold gcc up):
+// waiting out the sustain time, or a backoff.
 type upswitch int8
 
 const (
