@@ -141,6 +141,7 @@ func (s *Subscriber) allocate(now time.Time) {
 		if below := d.prevLayer(d.target); steadyLoss >= lossDownRatio && below != noLayer {
 			layer = min(layer, below)
 		}
+		sel.hyst.probedSince = sel.probing.since
 		layer, _ = sel.hyst.decide(d.target, layer, carried[i], now)
 		layer = sel.pause.decide(layer, d.nextLayer(noLayer), budget, now)
 		// setTarget also asks again, after a timeout, for a switch still
@@ -158,6 +159,7 @@ func (s *Subscriber) allocate(now time.Time) {
 			rate = d.layers.probing.decide(budget, media, loss, demands[i], chosen[i], now)
 			probing = rate > 0
 		}
+		d.layers.probing.note(rate > 0, now)
 		if old := d.probe.rate.Swap(int64(rate)); old == 0 && rate > 0 {
 			if d.stats != nil {
 				d.stats.probes.Add(1)

@@ -140,3 +140,43 @@ type lossyEstimate struct {
 
 func (e *lossyEstimate) GetTargetBitrate() int    { return e.bps }
 func (e *lossyEstimate) GetStats() map[string]any { return map[string]any{"averageLoss": e.loss} }
+
+// TestProbedUpswitchSustainsShorter: while padding has probed all the
+// time the estimate carried a layer, the upswitch waits probedUpSustain;
+// a probe that began only after the estimate got there (or none) leaves
+// the full upSustain.
+func TestProbedUpswitchSustainsShorter(t *testing.T) {
+	start := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	cases := []struct {
+		name   string
+		probed time.Duration // when probing began, since start; <0: never
+		want   time.Duration // when the upswitch happens
+	}{
+		{"probing throughout", 0, time.Second + probedUpSustain},
+		{"probing began after the estimate carried it", 2 * time.Second, time.Second + upSustain},
+		{"no probing", -1, time.Second + upSustain},
+	}
+	for _, c := range cases {
+		var h hysteresis
+		current, _ := h.decide(noLayer, 0, 0, at(0))
+		got := time.Duration(-1)
+		for d := 500 * time.Millisecond; d <= 10*time.Second; d += 250 * time.Millisecond {
+			h.probedSince = time.Time{}
+			if c.probed >= 0 && d >= c.probed {
+				h.probedSince = at(c.probed)
+			}
+			planned := int8(0)
+			if d >= time.Second {
+				planned = 1 // the estimate carries layer 1 from 1 s on
+			}
+			if current, _ = h.decide(current, planned, planned, at(d)); current == 1 {
+				got = d
+				break
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s: up at %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -131,6 +131,17 @@ type probeControl struct {
 	lastBudget    int
 	cooldownUntil time.Time
 	on            bool
+	since         time.Time // when probing began without a break; zero: off
+}
+
+// note records whether the track probes now, for since.
+func (p *probeControl) note(probing bool, now time.Time) {
+	switch {
+	case !probing:
+		p.since = time.Time{}
+	case p.since.IsZero():
+		p.since = now
+	}
 }
 
 // decide returns the padding rate, in bits per second, for a subscriber
