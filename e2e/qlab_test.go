@@ -248,7 +248,17 @@ func TestQualityLab(t *testing.T) {
 	if err := lab.waitLayers(); err != nil {
 		t.Fatal(err)
 	}
-	tile, err := eval[[]int](sub, `(() => { const v = document.querySelector('.tile video'), r = devicePixelRatio || 1; return [Math.round(v.clientWidth * r), Math.round(v.clientHeight * r)]; })()`)
+	// Pinned, the publisher's tile is the stage, which wants the top
+	// layer; unpinned it shares a row with the subscriber's own tile and
+	// wants the middle one, which fits under the limit and leaves that
+	// scenario nothing to test.
+	tile, err := evalAwait[[]int](sub, `(async () => {
+		const el = document.querySelector('.tile[data-participant-id="`+pubID+`"]');
+		el.querySelector('.pin').click();
+		await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+		const v = el.querySelector('video'), r = devicePixelRatio || 1;
+		return [Math.round(v.clientWidth * r), Math.round(v.clientHeight * r)];
+	})()`)
 	if err != nil || len(tile) != 2 {
 		t.Fatalf("tile size: %v %v", tile, err)
 	}
@@ -380,6 +390,7 @@ func (l *qlLab) runUntil(name string, dur time.Duration, apply func() error, don
 		l.t.Fatalf("%s: %v", name, err)
 	}
 	r := &qlRun{name: name, dur: dur}
+	l.t.Logf("%s begins at %s", name, time.Now().UTC().Format("15:04:05.0"))
 	sizes0 := l.pubSizes
 	_, drop0, _ := l.relay.counts()
 	bytes0, at0 := l.pubBytes, l.pubAt

@@ -105,6 +105,8 @@ func New(engine *sfu.Engine) *Metrics {
 		&layerCollector{engine: engine, desc: prometheus.NewDesc("switchyard_video_subscriptions",
 			"Simulcast subscriptions by the layer forwarded (q, h, f), or paused because the estimate cannot carry the lowest.", []string{"layer"}, nil)},
 	)
+	// The same per room (rooms.go).
+	m.registry.MustRegister(newRoomCollector(engine))
 	// Zero series for every reason, so a fresh dashboard shows zeros, not "no data".
 	for _, r := range room.Reasons() {
 		m.leaves.WithLabelValues(string(r))

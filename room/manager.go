@@ -101,7 +101,7 @@ func (m *Manager) joinLocal(req JoinRequest, client Client) (*Participant, error
 		return nil, err
 	}
 	resumedFrom := m.resume(req)
-	p, err := m.newParticipant(name, client)
+	p, err := m.newParticipant(roomName, name, client)
 	if err != nil {
 		return nil, err
 	}

@@ -86,4 +86,7 @@ type PublisherEvents struct {
 type SubscriberEvents struct {
 	PeerEvents
 	Offer func(sdp string) // the client answers before the next one
+	// Room is the subscriber's room, whose adaptive-video figures
+	// /metrics shows per room.
+	Room string
 }

@@ -40,7 +40,7 @@ type Participant struct {
 	chatLimit tokenBucket // chat.go
 }
 
-func (m *Manager) newParticipant(name string, client Client) (*Participant, error) {
+func (m *Manager) newParticipant(roomName, name string, client Client) (*Participant, error) {
 	p := &Participant{
 		id:      newParticipantID(),
 		name:    name,
@@ -67,6 +67,7 @@ func (m *Manager) newParticipant(name string, client Client) (*Participant, erro
 	p.sub, err = m.media.NewSubscriber(SubscriberEvents{
 		PeerEvents: PeerEvents{Candidate: candidate(PCSubscribe), Failed: fail(PCSubscribe, ReasonPCFailed), RestartICE: restart(PCSubscribe)},
 		Offer:      func(sdp string) { p.client.Offer(sdp) },
+		Room:       roomName,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("subscribe peer connection: %w", err)

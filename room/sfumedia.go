@@ -35,7 +35,7 @@ func (m sfuMedia) NewPublisher(participantID string, ev PublisherEvents) (Publis
 }
 
 func (m sfuMedia) NewSubscriber(ev SubscriberEvents) (Subscriber, error) {
-	sub, err := m.engine.NewSubscriber(sfu.SubscriberEvents{PeerEvents: sfuPeerEvents(ev.PeerEvents), Offer: ev.Offer})
+	sub, err := m.engine.NewSubscriber(sfu.SubscriberEvents{PeerEvents: sfuPeerEvents(ev.PeerEvents), Offer: ev.Offer, Group: ev.Room})
 	if err != nil {
 		return nil, err
 	}

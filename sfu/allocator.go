@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v3"
@@ -26,10 +27,45 @@ type allocator struct {
 
 	reallocate chan struct{} // capacity 1: "a size request changed"
 	done       chan struct{}
+
+	loss lossFilter // allocator goroutine only
 }
 
 func newAllocator(bwe bandwidthEstimator) allocator {
-	return allocator{bwe: bwe, reallocate: make(chan struct{}, 1), done: make(chan struct{})}
+	reallocate := make(chan struct{}, 1)
+	watchFalls(bwe, reallocate)
+	return allocator{bwe: bwe, reallocate: reallocate, done: make(chan struct{})}
+}
+
+// fallRatio: an estimate change to below this share of the one before
+// re-chooses layers at once rather than at the next tick. gcc's back-off
+// (to 0.85x the acknowledged rate) is one such step; waiting up to
+// allocateInterval for it took the lab's "down within 2 s" under a
+// 600 kbit/s limit to 2.01 s.
+const fallRatio = 0.9
+
+// rateNotifier is an estimator that reports each change of its estimate
+// (pion's gcc, from a goroutine of its own per change).
+type rateNotifier interface {
+	OnTargetBitrateChange(func(bitrate int))
+}
+
+// watchFalls has bwe, if it reports changes, poke reallocate at every
+// sharp fall. The callback only pokes: it never blocks gcc.
+func watchFalls(bwe bandwidthEstimator, reallocate chan struct{}) {
+	n, ok := bwe.(rateNotifier)
+	if !ok {
+		return
+	}
+	var last atomic.Int64
+	n.OnTargetBitrateChange(func(rate int) {
+		if prev := last.Swap(int64(rate)); prev > 0 && float64(rate) < fallRatio*float64(prev) {
+			select {
+			case reallocate <- struct{}{}:
+			default:
+			}
+		}
+	})
 }
 
 // budget is the estimated bitrate toward the subscriber, or -1 when
@@ -55,6 +91,7 @@ func (a *allocator) setEstimator(bwe bandwidthEstimator) {
 	a.mu.Lock()
 	a.bwe = bwe
 	a.mu.Unlock()
+	watchFalls(bwe, a.reallocate)
 	a.poke()
 }
 
@@ -124,6 +161,7 @@ func (s *Subscriber) allocate(now time.Time) {
 		demands[i] = d.layers.demand(now)
 	}
 	budget, loss := s.alloc.estimate()
+	steadyLoss := s.alloc.loss.update(loss, now)
 	chosen := planLayers(budget, demands)
 	// What the estimate would carry without the tiles' size limits: the
 	// hysteresis counts the sustain time on it.
@@ -132,14 +170,14 @@ func (s *Subscriber) allocate(now time.Time) {
 		uncapped[i].maxLayer = uncapped[i].highest()
 	}
 	carried := planLayers(budget, uncapped)
-	whys := make([]upswitch, len(downs))
 	media := audio * probeAudioReserve // what probes must leave to audio
 	for i, layer := range chosen {
 		sel, d := downs[i].layers, demands[i]
-		if below := d.prevLayer(d.target); loss >= lossDownRatio && below != noLayer {
+		if below := d.prevLayer(d.target); steadyLoss >= lossDownRatio && below != noLayer {
 			layer = min(layer, below)
 		}
-		layer, whys[i] = sel.hyst.decide(d.target, layer, carried[i], now)
+		sel.hyst.probedSince = sel.probing.since
+		layer, _ = sel.hyst.decide(d.target, layer, carried[i], now)
 		layer = sel.pause.decide(layer, d.nextLayer(noLayer), budget, now)
 		// setTarget also asks again, after a timeout, for a switch still
 		// waiting for its keyframe.
@@ -153,9 +191,10 @@ func (s *Subscriber) allocate(now time.Time) {
 	for i, d := range downs {
 		rate := 0
 		if !probing {
-			rate = d.layers.probing.decide(budget, media, loss, demands[i], chosen[i], whys[i], now)
+			rate = d.layers.probing.decide(budget, media, loss, demands[i], chosen[i], now)
 			probing = rate > 0
 		}
+		d.layers.probing.note(rate > 0, now)
 		if old := d.probe.rate.Swap(int64(rate)); old == 0 && rate > 0 {
 			if d.stats != nil {
 				d.stats.probes.Add(1)

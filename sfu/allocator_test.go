@@ -67,3 +67,40 @@ func TestSwitchKeyframeIsRetriedOnlyAfterTheTimeout(t *testing.T) {
 		t.Fatalf("at the retry timeout: %d keyframe requests, want 2", asked[layer])
 	}
 }
+
+// TestSharpFallReallocatesAtOnce: an estimator that reports its changes
+// has the allocator re-choose at a sharp fall, not at the next tick; a
+// rise or a small step does not.
+func TestSharpFallReallocatesAtOnce(t *testing.T) {
+	est := &notifyingEstimate{}
+	a := newAllocator(est)
+	poked := func() bool {
+		select {
+		case <-a.reallocate:
+			return true
+		default:
+			return false
+		}
+	}
+	for _, s := range []struct {
+		rate int
+		want bool
+	}{
+		{1_000_000, false}, // the first report
+		{1_200_000, false}, // up
+		{1_150_000, false}, // a small step down
+		{800_000, true},    // gcc's back-off
+		{790_000, false},
+	} {
+		est.f(s.rate)
+		if got := poked(); got != s.want {
+			t.Errorf("estimate to %d: reallocate poked %v, want %v", s.rate, got, s.want)
+		}
+	}
+}
+
+// notifyingEstimate is a fake estimator that reports changes, as gcc does.
+type notifyingEstimate struct{ f func(int) }
+
+func (e *notifyingEstimate) GetTargetBitrate() int             { return 0 }
+func (e *notifyingEstimate) OnTargetBitrateChange(f func(int)) { e.f = f }

@@ -25,6 +25,12 @@ const (
 	// quiet period (it climbs 8%/s), short enough that people notice the
 	// picture sharpen soon after the link recovers.
 	upSustain = 5 * time.Second
+	// probedUpSustain replaces upSustain while padding has probed all the
+	// time the estimate carried the layer: the path then carried
+	// (probeFill of) that layer's rate for real, where gcc's estimate
+	// alone may have grown unchecked. The full upSustain on top of gcc's
+	// 8 %/s ramp left recovery after a dip at 11-12 s of the 15.
+	probedUpSustain = 2500 * time.Millisecond
 	// upTrialWindow: a drop this soon after an upswitch blames it.
 	upTrialWindow = 8 * time.Second
 	// upBackoffMin and upBackoffMax bound the wait after a failed upswitch.
@@ -46,10 +52,14 @@ type hysteresis struct {
 	backoff      time.Duration
 	blockedUntil time.Time
 	started      bool // a layer was chosen once: later upswitches sustain
+	// probedSince is when probing began without a break since (zero: not
+	// probing); the allocator sets it before decide.
+	probedSince time.Time
 }
 
-// upswitch names why decide kept a subscriber below its plan, for the
-// allocator's probing: waiting out the sustain time, or a backoff.
+// upswitch names why decide kept a subscriber below its plan (probing no
+// longer asks: it goes on while an upswitch sustains, to hold gcc up):
+// waiting out the sustain time, or a backoff.
 type upswitch int8
 
 const (
@@ -97,7 +107,11 @@ func (h *hysteresis) decide(current, planned, carried int8, now time.Time) (int8
 	}
 	// The highest layer the plan has offered for the whole sustain time.
 	for l := planned; l > current; l-- {
-		if now.Sub(h.carried[l]) >= upSustain {
+		sustain := upSustain
+		if !h.probedSince.IsZero() && !h.probedSince.After(h.carried[l]) {
+			sustain = probedUpSustain
+		}
+		if now.Sub(h.carried[l]) >= sustain {
 			h.lastUp = now
 			return l, upNone
 		}

@@ -89,8 +89,9 @@ func TestTileGrowthNeedsNoSustain(t *testing.T) {
 	}
 }
 
-// TestAllocatorLossStepsDown: high loss takes one layer off whatever the
-// estimate says; the few percent NACKs repair do not.
+// TestAllocatorLossStepsDown: lasting high loss takes one layer off
+// whatever the estimate says, within about a second; the few percent
+// NACKs repair do not, nor does one spike of gcc's loss average.
 func TestAllocatorLossStepsDown(t *testing.T) {
 	track := simulcastTestTrack()
 	track.stats = &counters{}
@@ -102,27 +103,32 @@ func TestAllocatorLossStepsDown(t *testing.T) {
 	est := &lossyEstimate{bps: 10_000_000}
 	s := &Subscriber{downs: map[string]*DownTrack{track.id: d}, alloc: newAllocator(est)}
 	now := time.Unix(1000, 0)
-	feed := func() { // 80, 320, 800 kbit/s over each allocation interval
+	step := func(loss float64) int32 { // 80, 320, 800 kbit/s over each allocation interval
 		for l, kbps := range [maxLayers]uint64{80, 320, 800} {
 			track.sim.layers[l].bytes.Add(kbps * 1000 / 8 / 2)
 		}
+		est.loss = loss
+		s.allocate(now)
+		now = now.Add(allocateInterval)
+		return d.layers.target.Load()
 	}
-	feed()
-	s.allocate(now)
-	if got := d.layers.target.Load(); got != 2 {
+	if got := step(0); got != 2 {
 		t.Fatalf("plenty of estimate: layer %d, want 2", got)
 	}
-	est.loss = 0.02
-	feed()
-	s.allocate(now.Add(allocateInterval))
-	if got := d.layers.target.Load(); got != 2 {
-		t.Fatalf("2%% loss (NACK repairs it): layer %d, want 2", got)
+	for i, loss := range []float64{0.02, 0.03, 0.15, 0.02, 0.01, 0.02, 0.12, 0.02} {
+		if got := step(loss); got != 2 {
+			t.Fatalf("allocation %d, loss %.2f amid 2%% (NACK repairs it): layer %d, want 2", i, loss, got)
+		}
 	}
-	est.loss = 0.15
-	feed()
-	s.allocate(now.Add(2 * allocateInterval))
-	if got := d.layers.target.Load(); got != 1 {
-		t.Fatalf("15%% loss: layer %d, want 1", got)
+	for i := range 4 {
+		if got := step(0.15); got == 1 {
+			return
+		} else if got != 2 {
+			t.Fatalf("15%% loss: layer %d, want 1", got)
+		}
+		if i == 3 {
+			t.Fatalf("15%% loss for %v: still on layer 2, want 1", 4*allocateInterval)
+		}
 	}
 }
 
@@ -134,3 +140,43 @@ type lossyEstimate struct {
 
 func (e *lossyEstimate) GetTargetBitrate() int    { return e.bps }
 func (e *lossyEstimate) GetStats() map[string]any { return map[string]any{"averageLoss": e.loss} }
+
+// TestProbedUpswitchSustainsShorter: while padding has probed all the
+// time the estimate carried a layer, the upswitch waits probedUpSustain;
+// a probe that began only after the estimate got there (or none) leaves
+// the full upSustain.
+func TestProbedUpswitchSustainsShorter(t *testing.T) {
+	start := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	cases := []struct {
+		name   string
+		probed time.Duration // when probing began, since start; <0: never
+		want   time.Duration // when the upswitch happens
+	}{
+		{"probing throughout", 0, time.Second + probedUpSustain},
+		{"probing began after the estimate carried it", 2 * time.Second, time.Second + upSustain},
+		{"no probing", -1, time.Second + upSustain},
+	}
+	for _, c := range cases {
+		var h hysteresis
+		current, _ := h.decide(noLayer, 0, 0, at(0))
+		got := time.Duration(-1)
+		for d := 500 * time.Millisecond; d <= 10*time.Second; d += 250 * time.Millisecond {
+			h.probedSince = time.Time{}
+			if c.probed >= 0 && d >= c.probed {
+				h.probedSince = at(c.probed)
+			}
+			planned := int8(0)
+			if d >= time.Second {
+				planned = 1 // the estimate carries layer 1 from 1 s on
+			}
+			if current, _ = h.decide(current, planned, planned, at(d)); current == 1 {
+				got = d
+				break
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s: up at %v, want %v", c.name, got, c.want)
+		}
+	}
+}

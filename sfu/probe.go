@@ -22,9 +22,16 @@ import (
 // band, where gcc grows 8 %/s.
 //
 // Padding fills the gap between the media (video, and probeAudioReserve
-// per audio track) and probeFill of the estimate, never more than
+// per audio track) and what the media would be on the next layer with
+// upHeadroom, but never above probeFill of the estimate nor more than
 // probeShare of it: probes test up to what the estimate says the path
-// carries, not beyond, and leave room for audio.
+// carries, not beyond, and leave room for audio. Probing goes on while
+// the hysteresis sustains an upswitch: gcc holds its estimate within
+// 1.5× the rate it sees acknowledged while that rate is near its last
+// back-offs (always, for a subscriber that sat on one layer), so without
+// the padding the estimate would fall back under the next layer within
+// a second and the upswitch would never sustain (issue 15's lab: "after
+// the limit was lifted it stayed on 640×360").
 const (
 	probeFill  = 0.9
 	probeShare = 0.5
@@ -64,8 +71,14 @@ type prober struct {
 // Writer goroutine only.
 func (d *DownTrack) pad(b *binding, h *rtp.Header, now int64) {
 	rate := d.probe.rate.Load()
-	if rate <= 0 || !h.Marker || d.layers == nil {
+	if rate <= 0 || d.layers == nil {
 		d.probe.last, d.probe.tokens = 0, 0
+		return
+	}
+	// Mid-frame: wait for its last packet. (Resetting here, as this once
+	// did, meant a layer of several packets a frame never got padding:
+	// only the lowest, one packet a frame, was ever probed above.)
+	if !h.Marker {
 		return
 	}
 	if d.probe.last == 0 {
@@ -118,26 +131,37 @@ type probeControl struct {
 	lastBudget    int
 	cooldownUntil time.Time
 	on            bool
+	since         time.Time // when probing began without a break; zero: off
+}
+
+// note records whether the track probes now, for since.
+func (p *probeControl) note(probing bool, now time.Time) {
+	switch {
+	case !probing:
+		p.since = time.Time{}
+	case p.since.IsZero():
+		p.since = now
+	}
 }
 
 // decide returns the padding rate, in bits per second, for a subscriber
 // whose estimate is budget, whose video costs media in all, and whose
-// track d is on layer (why: the hysteresis' reason for holding it
-// there). It probes only while a higher layer is wanted and the estimate
-// cannot carry it, and stops at loss, at a falling estimate, or when the
-// estimate has reached the next layer (the hysteresis then waits it out).
-func (p *probeControl) decide(budget, media int, loss float64, d layerDemand, layer int8, why upswitch, now time.Time) int {
+// track d is on layer. It probes while a higher layer is wanted, up to that layer's
+// cost with headroom, and stops at loss or at a falling estimate (then
+// cools down).
+func (p *probeControl) decide(budget, media int, loss float64, d layerDemand, layer int8, now time.Time) int {
 	last := p.lastBudget
 	p.lastBudget = budget
 	rate := 0
 	switch next := d.nextLayer(layer); {
-	case budget < 0 || layer == noLayer || next == noLayer || why == upSustained || probingOff.Load():
+	case budget < 0 || layer == noLayer || next == noLayer || probingOff.Load():
 	case loss >= probeLossStop || (last > 0 && float64(budget) < congestedRatio*float64(last)):
 		p.cooldownUntil = now.Add(probeCooldown)
 	case now.Before(p.cooldownUntil):
-	case float64(budget) >= float64(d.cost[next])*upHeadroom:
 	default:
-		rate = max(0, min(int(probeFill*float64(budget))-media, int(probeShare*float64(budget))))
+		goal := media - d.cost[layer] + int(float64(d.cost[next])*upHeadroom)
+		goal = min(goal, int(probeFill*float64(budget)))
+		rate = max(0, min(goal-media, int(probeShare*float64(budget))))
 	}
 	p.on = rate > 0
 	return rate

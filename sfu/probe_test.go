@@ -30,26 +30,31 @@ func TestProbePaddingKeepsTheStreamWhole(t *testing.T) {
 	now := int64(1_000_000_000)
 	const frames = 60              // 2 s at 30 fps
 	inSeqOf := map[uint16]uint16{} // outgoing seq of media → incoming seq
+	// Frames of several packets, as every layer but the smallest has:
+	// padding waits for a frame's last packet.
+	const perFrame = 3
 	for frame := range frames {
-		inSeq := uint16(5000 + frame)
-		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: inSeq, Timestamp: uint32(3000 * frame), Marker: true, SSRC: 100},
-			Payload: vp8Payload(true, frame == 0, 320, 180, 300)}).Marshal()
-		p := getPacket()
-		p.n = copy(p.buf[:], raw)
-		p.refs.Store(1)
-		before := w.count()
-		d.writeAt(p, now)
-		if w.count() == before {
-			t.Fatalf("frame %d not forwarded", frame)
+		for k := range perFrame {
+			inSeq := uint16(5000 + perFrame*frame + k)
+			raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: inSeq, Timestamp: uint32(3000 * frame), Marker: k == perFrame-1, SSRC: 100},
+				Payload: vp8Payload(k == 0, frame == 0 && k == 0, 320, 180, 300)}).Marshal()
+			p := getPacket()
+			p.n = copy(p.buf[:], raw)
+			p.refs.Store(1)
+			before := w.count()
+			d.writeAt(p, now)
+			if w.count() == before {
+				t.Fatalf("frame %d packet %d not forwarded", frame, k)
+			}
+			inSeqOf[w.headers[before].SequenceNumber] = inSeq
+			p.release()
+			now += 33_333_333 / perFrame
 		}
-		inSeqOf[w.headers[before].SequenceNumber] = inSeq
-		p.release()
-		now += 33_333_333
 	}
 	d.probe.rate.Store(0)
 	{
 		before := w.count()
-		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 5000 + frames, Timestamp: 3000 * frames, Marker: true, SSRC: 100}, Payload: vp8Payload(true, false, 0, 0, 300)}).Marshal()
+		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 5000 + perFrame*frames, Timestamp: 3000 * frames, Marker: true, SSRC: 100}, Payload: vp8Payload(true, false, 0, 0, 300)}).Marshal()
 		p := getPacket()
 		p.n = copy(p.buf[:], raw)
 		p.refs.Store(1)
@@ -106,10 +111,10 @@ func TestProbePaddingKeepsTheStreamWhole(t *testing.T) {
 	}
 }
 
-// TestProbeControl: probing runs while a wanted layer is out of the
-// estimate's reach, fills up to a share of the estimate, and stops at
-// loss, at a falling estimate (then cools down) and once the estimate
-// carries the next layer.
+// TestProbeControl: probing runs while a higher layer is wanted, fills up
+// to that layer's cost with headroom but within a share of the estimate,
+// goes on while the upswitch sustains, and stops at loss and at a falling
+// estimate (then cools down).
 func TestProbeControl(t *testing.T) {
 	all := [maxLayers]bool{true, true, true}
 	d := layerDemand{available: all, cost: [maxLayers]int{150_000, 500_000, 1_500_000}, maxLayer: 2}
@@ -122,7 +127,7 @@ func TestProbeControl(t *testing.T) {
 		media  int
 		loss   float64
 		layer  int8
-		why    upswitch
+		why    upswitch // what the hysteresis says; probing goes on whatever it is
 		want   int
 	}{
 		{"low layer, estimate short of the next", 0, 400_000, 150_000, 0, 0, upNone, 200_000},
@@ -131,14 +136,15 @@ func TestProbeControl(t *testing.T) {
 		{"cooling down", 5 * time.Second, 440_000, 150_000, 0, 0, upNone, 0},
 		{"after the cooldown", 6 * time.Second, 440_000, 250_000, 0, 0, upNone, 146_000},
 		{"estimate fell: stops", 6500 * time.Millisecond, 300_000, 150_000, 0, 0, upNone, 0},
-		{"estimate reached the next layer: sustaining", 12 * time.Second, 700_000, 150_000, 0, 0, upSustained, 0},
+		{"estimate reached the next layer: holds it while sustaining", 12 * time.Second, 700_000, 150_000, 0, 0, upSustained, 350_000},
 		{"top of what the tile wants", 13 * time.Second, 700_000, 1_500_000, 0, 2, upNone, 0},
 		{"paused: nothing to pad", 14 * time.Second, 100_000, 0, 0, noLayer, upNone, 0},
 		{"backing off: probing tells when to try again", 15 * time.Second, 1_500_000, 500_000, 0, 1, upBackedOff, 750_000},
 		{"no estimate", 16 * time.Second, -1, 500_000, 0, 1, upNone, 0},
+		{"up to the next layer with headroom, no further", 17 * time.Second, 2_000_000, 150_000, 0, 0, upNone, 625_000 - 150_000},
 	}
 	for _, s := range steps {
-		if got := p.decide(s.budget, s.media, s.loss, d, s.layer, s.why, start.Add(s.at)); got != s.want {
+		if got := p.decide(s.budget, s.media, s.loss, d, s.layer, start.Add(s.at)); got != s.want {
 			t.Errorf("%s: probe %d bit/s, want %d", s.name, got, s.want)
 		}
 	}
@@ -146,7 +152,8 @@ func TestProbeControl(t *testing.T) {
 
 // TestAllocatorProbesLeaveRoomForAudio: the allocator has the video held
 // on its lowest layer probe for the next, leaving audio its reserve, and
-// stops once the estimate carries the next layer.
+// goes on probing while the upswitch sustains, so that the estimate,
+// which gcc holds near the rate it sees, stays where the next layer fits.
 func TestAllocatorProbesLeaveRoomForAudio(t *testing.T) {
 	var stats counters
 	track := simulcastTestTrack()
@@ -160,11 +167,14 @@ func TestAllocatorProbesLeaveRoomForAudio(t *testing.T) {
 	est := &lossyEstimate{bps: 300_000}
 	s := &Subscriber{downs: map[string]*DownTrack{track.id: video, "t_audio": audio}, alloc: newAllocator(est)}
 	start := time.Unix(1000, 0)
-	for i := range 4 {
+	step := func(i int) {
 		for l, kbps := range [maxLayers]uint64{80, 320, 800} {
 			track.sim.layers[l].bytes.Add(kbps * 1000 / 8 / 2) // per 500 ms
 		}
 		s.allocate(start.Add(time.Duration(i) * allocateInterval))
+	}
+	for i := range 4 {
+		step(i)
 	}
 	if got := video.layers.target.Load(); got != 0 {
 		t.Fatalf("300 kbit/s: layer %d, want 0", got)
@@ -177,8 +187,13 @@ func TestAllocatorProbesLeaveRoomForAudio(t *testing.T) {
 		t.Errorf("%d probes started, want 1", got)
 	}
 	est.bps = 450_000 // carries the middle layer (320k + 25%)
-	s.allocate(start.Add(4 * allocateInterval))
-	if got := video.probe.rate.Load(); got != 0 {
-		t.Errorf("estimate carries the next layer: probe rate %d, want 0", got)
+	step(4)
+	if got := video.layers.target.Load(); got != 0 {
+		t.Fatalf("estimate new to the middle layer: layer %d, want 0 while it sustains", got)
+	}
+	// 90% of 450k less 80k of video and 64k for audio, but at most half
+	// the estimate.
+	if got, want := video.probe.rate.Load(), int64(min(405_000-80_000-probeAudioReserve, 225_000)); got != want {
+		t.Errorf("sustaining the middle layer: probe rate %d bit/s, want %d", got, want)
 	}
 }
