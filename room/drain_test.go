@@ -8,10 +8,10 @@ import (
 )
 
 // While draining, joins are refused and those in rooms carry on.
-func TestStartDrainRefusesJoinsAndKeepsSessions(t *testing.T) {
+func TestRefuseJoinsRefusesJoinsAndKeepsSessions(t *testing.T) {
 	f := newFixture(t, Options{})
 	ann := f.join("r", "ann")
-	f.m.StartDrain()
+	f.m.RefuseJoins()
 	if _, err := f.m.Join("r", "bob", newRecorder()); !errors.Is(err, ErrDraining) {
 		t.Fatalf("join while draining: %v, want ErrDraining", err)
 	}
@@ -38,7 +38,7 @@ func TestDrainWaitsForClosingPeerConnections(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := f.m.Drain(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if err := f.m.WaitPeersClosed(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Drain with a PC still closing: %v, want the deadline", err)
 	}
 	close(gate)

@@ -15,7 +15,7 @@ func (f *fixture) drained() {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := f.m.Drain(ctx); err != nil {
+	if err := f.m.WaitPeersClosed(ctx); err != nil {
 		f.t.Fatalf("Drain: %v", err)
 	}
 }

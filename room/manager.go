@@ -47,11 +47,11 @@ type Manager struct {
 	rooms        map[string]*Room
 	participants map[string]*Participant // by id, for the leave beacon
 	closing      bool
-	draining     bool // joins refused with ErrDraining; see StartDrain
+	draining     bool // joins refused with ErrDraining; see RefuseJoins
 
 	// Peer connections close in the background (a close can take a moment
 	// and must not hold up the leaver's socket); these count them so
-	// Drain can wait. idle is closed whenever closing drops to zero.
+	// WaitPeersClosed can wait. idle is closed whenever closing drops to zero.
 	closes int
 	idle   chan struct{}
 
@@ -332,7 +332,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	for _, finish := range finishes {
 		finish()
 	}
-	if err := m.Drain(ctx); err != nil {
+	if err := m.WaitPeersClosed(ctx); err != nil {
 		return err
 	}
 	// Every room is removed by now, so their speaker sampling is ending.
@@ -371,9 +371,9 @@ func (m *Manager) closeInBackground(p *Participant) {
 // closeSlots bounds how many participants' PCs close at once, process-wide.
 var closeSlots = make(chan struct{}, 2)
 
-// Drain waits until the peer connections of everyone who has left are
+// WaitPeersClosed waits until the peer connections of everyone who has left are
 // closed, or until ctx ends.
-func (m *Manager) Drain(ctx context.Context) error {
+func (m *Manager) WaitPeersClosed(ctx context.Context) error {
 	m.mu.Lock()
 	if m.closes == 0 {
 		m.mu.Unlock()

@@ -37,12 +37,12 @@ func (d departureSignal) Left(room.LeaveEvent) {
 // ctx ends (its error). Shutdown then closes whoever is still there.
 func (s *Server) Drain(ctx context.Context) error {
 	s.drain.active.Store(true)
-	s.rooms.StartDrain()
+	s.rooms.RefuseJoins()
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now()
 	}
-	s.signal.Drain(deadline)
+	s.signal.AnnounceDrain(deadline)
 	_, waiting := s.rooms.Counts()
 	s.log.Info("draining: refusing joins, waiting for rooms to empty",
 		zap.Time("deadline", deadline), zap.Int("participants", waiting))

@@ -70,7 +70,7 @@ func TestJoinLeaveCyclesLeaveNoGoroutinesBehind(t *testing.T) {
 	// Everything the guests started on both sides must be gone: the
 	// server's per-participant goroutines and the clients' own.
 	// Peer connections close in the background; wait for that first.
-	if err := h.srv.Rooms().Drain(ctx); err != nil {
+	if err := h.srv.Rooms().WaitPeersClosed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	goleak.VerifyNone(t, baseline)

@@ -113,9 +113,9 @@ func (s *Subscriber) SetTrackSize(trackID string, width, height int) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownTrack, trackID)
 	}
-	if d.layers != nil {
-		d.layers.maxWidth.Store(int32(width))
-		d.layers.maxHeight.Store(int32(height))
+	if d.selector != nil {
+		d.selector.maxWidth.Store(int32(width))
+		d.selector.maxHeight.Store(int32(height))
 		s.alloc.poke()
 	}
 	return nil
@@ -145,7 +145,7 @@ func (s *Subscriber) allocate(now time.Time) {
 	audio := 0
 	for _, d := range s.downs {
 		switch {
-		case d.layers != nil:
+		case d.selector != nil:
 			downs = append(downs, d)
 		case d.track.kind == webrtc.RTPCodecTypeAudio:
 			audio++
@@ -158,7 +158,7 @@ func (s *Subscriber) allocate(now time.Time) {
 	slices.SortFunc(downs, func(a, b *DownTrack) int { return strings.Compare(a.track.id, b.track.id) })
 	demands := make([]layerDemand, len(downs))
 	for i, d := range downs {
-		demands[i] = d.layers.demand(now)
+		demands[i] = d.selector.demand(now)
 	}
 	budget, loss := s.alloc.estimate()
 	steadyLoss := s.alloc.loss.update(loss, now)
@@ -172,7 +172,7 @@ func (s *Subscriber) allocate(now time.Time) {
 	carried := planLayers(budget, uncapped)
 	media := audio * probeAudioReserve // what probes must leave to audio
 	for i, layer := range chosen {
-		sel, d := downs[i].layers, demands[i]
+		sel, d := downs[i].selector, demands[i]
 		if below := d.prevLayer(d.target); steadyLoss >= lossDownRatio && below != noLayer {
 			layer = min(layer, below)
 		}
@@ -191,10 +191,10 @@ func (s *Subscriber) allocate(now time.Time) {
 	for i, d := range downs {
 		rate := 0
 		if !probing {
-			rate = d.layers.probing.decide(budget, media, loss, demands[i], chosen[i], now)
+			rate = d.selector.probing.decide(budget, media, loss, demands[i], chosen[i], now)
 			probing = rate > 0
 		}
-		d.layers.probing.note(rate > 0, now)
+		d.selector.probing.note(rate > 0, now)
 		if old := d.probe.rate.Swap(int64(rate)); old == 0 && rate > 0 {
 			if d.stats != nil {
 				d.stats.probes.Add(1)

@@ -16,11 +16,11 @@ func TestAllocationSwitchAsksForOneKeyframe(t *testing.T) {
 		track.keyframes[l] = newKeyframeRequester(time.Hour, func() { sent <- l })
 	}
 	defer track.stopLayerFeedback()
-	d := &DownTrack{track: track, layers: newLayerSelector(track)}
+	d := &DownTrack{track: track, selector: newLayerSelector(track)}
 	s := &Subscriber{downs: map[string]*DownTrack{track.id: d}, alloc: newAllocator(nil)}
 
 	s.allocate(time.Unix(1000, 0))
-	want := int8(d.layers.target.Load())
+	want := int8(d.selector.target.Load())
 	if want == noLayer {
 		t.Fatal("no layer chosen without an estimate")
 	}
@@ -46,7 +46,7 @@ func TestSwitchKeyframeIsRetriedOnlyAfterTheTimeout(t *testing.T) {
 		track.keyframes[l] = newKeyframeRequester(0, func() { asked[l]++ })
 	}
 	defer track.stopLayerFeedback()
-	d := &DownTrack{track: track, layers: newLayerSelector(track)}
+	d := &DownTrack{track: track, selector: newLayerSelector(track)}
 	s := &Subscriber{downs: map[string]*DownTrack{track.id: d}, alloc: newAllocator(nil)}
 	start := time.Unix(1000, 0)
 	allocate := func(at time.Duration) {
@@ -58,7 +58,7 @@ func TestSwitchKeyframeIsRetriedOnlyAfterTheTimeout(t *testing.T) {
 	for at := time.Duration(0); at < switchKeyframeRetry; at += allocateInterval {
 		allocate(at)
 	}
-	layer := d.layers.target.Load()
+	layer := d.selector.target.Load()
 	if asked[layer] != 1 {
 		t.Fatalf("within the retry timeout: %d keyframe requests for layer %d, want 1", asked[layer], layer)
 	}

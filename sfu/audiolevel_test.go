@@ -77,7 +77,7 @@ func TestAdmitDoesNotAllocate(t *testing.T) {
 	track := testTrack(&stats)
 	track.state.level = &audioLevel{extID: 3}
 	raw := levelPacket(t, false, 0, 3, 40)
-	if allocs := testing.AllocsPerRun(1000, func() { track.admit(raw) }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(1000, func() { track.forwardable(raw) }); allocs != 0 {
 		t.Fatalf("admit allocates %v times per packet", allocs)
 	}
 	if _, n := track.TakeAudioLevel(); n == 0 {
@@ -89,17 +89,17 @@ func TestMutedTrackIsNotAdmitted(t *testing.T) {
 	var stats counters
 	track := testTrack(&stats)
 	track.kind = 0 // not video: no keyframe request, which needs a publisher
-	if !track.admit(testPacket(1)) {
+	if !track.forwardable(testPacket(1)) {
 		t.Fatal("unmuted packet refused")
 	}
 	if !track.SetMuted(true) || track.SetMuted(true) {
 		t.Fatal("SetMuted must report a change exactly once")
 	}
-	if track.admit(testPacket(2)) {
+	if track.forwardable(testPacket(2)) {
 		t.Fatal("muted packet admitted")
 	}
 	track.SetMuted(false)
-	if !track.admit(testPacket(3)) {
+	if !track.forwardable(testPacket(3)) {
 		t.Fatal("packet refused after unmute")
 	}
 }
@@ -111,6 +111,6 @@ func BenchmarkAdmitWithAudioLevel(b *testing.B) {
 	raw := levelPacket(b, false, 0, 3, 40)
 	b.ReportAllocs()
 	for range b.N {
-		track.admit(raw)
+		track.forwardable(raw)
 	}
 }

@@ -48,9 +48,9 @@ type DownTrack struct {
 	sent       sendCounters
 	nacks      nackResponder
 
-	// layers picks and rewrites the simulcast layer; nil for other tracks.
-	layers *layerSelector
-	probe  prober // padding toward a simulcast subscriber: probe.go
+	// selector picks and rewrites the simulcast layer; nil for other tracks.
+	selector *layerSelector
+	probe    prober // padding toward a simulcast subscriber: probe.go
 	// enqueueMu makes the layers' read loops (one goroutine each) take
 	// turns at the single-producer queue; simulcast only.
 	enqueueMu sync.Mutex
@@ -74,8 +74,8 @@ func newDownTrack(t *Track, stats *counters) *DownTrack {
 	}
 	d.nacks = nackResponder{source: historySource{t.history[0]}, stats: stats, sent: &d.sent}
 	if t.sim != nil {
-		d.layers = newLayerSelector(t)
-		d.nacks.source = d.layers // seqs are rewritten: map them back
+		d.selector = newLayerSelector(t)
+		d.nacks.source = d.selector // seqs are rewritten: map them back
 	}
 	go d.writeLoop()
 	return d
@@ -131,7 +131,7 @@ func matchCodec(want webrtc.RTPCodecParameters, offered []webrtc.RTPCodecParamet
 // queue is full. A simulcast subscriber accepts two layers while a switch
 // waits for its keyframe, so two read loops may push at once.
 func (d *DownTrack) enqueue(p *packet) bool {
-	if d.layers == nil {
+	if d.selector == nil {
 		return d.queue.push(p) // one read loop: the queue's one producer
 	}
 	d.enqueueMu.Lock()
@@ -173,7 +173,7 @@ func (d *DownTrack) writeAt(p *packet, now int64) {
 	if !ok {
 		return
 	}
-	if d.layers != nil && !d.layers.forward(&d.header, p.layer, payload, now) {
+	if d.selector != nil && !d.selector.forward(&d.header, p.layer, payload, now) {
 		return
 	}
 	// Zero bytes without an error: the transport is not up yet.
@@ -225,8 +225,8 @@ func (d *DownTrack) close() {
 	d.closeOnce.Do(func() {
 		close(d.done)
 		<-d.exited
-		if d.layers != nil {
-			d.layers.view(-1) // the writer is gone: its slot is ours now
+		if d.selector != nil {
+			d.selector.view(-1) // the writer is gone: its slot is ours now
 		}
 	})
 	<-d.exited

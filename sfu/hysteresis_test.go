@@ -99,7 +99,7 @@ func TestAllocatorLossStepsDown(t *testing.T) {
 		track.keyframes[l] = newKeyframeRequester(time.Hour, func() {})
 	}
 	defer track.stopLayerFeedback()
-	d := &DownTrack{track: track, layers: newLayerSelector(track)}
+	d := &DownTrack{track: track, selector: newLayerSelector(track)}
 	est := &lossyEstimate{bps: 10_000_000}
 	s := &Subscriber{downs: map[string]*DownTrack{track.id: d}, alloc: newAllocator(est)}
 	now := time.Unix(1000, 0)
@@ -110,7 +110,7 @@ func TestAllocatorLossStepsDown(t *testing.T) {
 		est.loss = loss
 		s.allocate(now)
 		now = now.Add(allocateInterval)
-		return d.layers.target.Load()
+		return d.selector.target.Load()
 	}
 	if got := step(0); got != 2 {
 		t.Fatalf("plenty of estimate: layer %d, want 2", got)

@@ -40,9 +40,9 @@ func TestJoinStormCostsEachLayerOnePLI(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d := &DownTrack{track: track, layers: newLayerSelector(track)}
-			d.layers.setTarget(layer) // a switch asks for the layer's keyframe
-			d.requestKeyframe()       // the first delivered packet, or a PLI
+			d := &DownTrack{track: track, selector: newLayerSelector(track)}
+			d.selector.setTarget(layer) // a switch asks for the layer's keyframe
+			d.requestKeyframe()         // the first delivered packet, or a PLI
 		}()
 	}
 	wg.Wait()

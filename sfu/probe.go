@@ -71,7 +71,7 @@ type prober struct {
 // Writer goroutine only.
 func (d *DownTrack) pad(b *binding, h *rtp.Header, now int64) {
 	rate := d.probe.rate.Load()
-	if rate <= 0 || d.layers == nil {
+	if rate <= 0 || d.selector == nil {
 		d.probe.last, d.probe.tokens = 0, 0
 		return
 	}
@@ -95,7 +95,7 @@ func (d *DownTrack) pad(b *binding, h *rtp.Header, now int64) {
 	if n == 0 {
 		return
 	}
-	first, ts, ok := d.layers.rw.padding(n)
+	first, ts, ok := d.selector.rw.padding(n)
 	if !ok {
 		return
 	}

@@ -21,9 +21,9 @@ func TestProbePaddingKeepsTheStreamWhole(t *testing.T) {
 		track.history[l] = newPacketHistory(videoHistoryLength)
 	}
 	w := &payloadWriter{}
-	d := &DownTrack{track: track, stats: &stats, layers: newLayerSelector(track)}
+	d := &DownTrack{track: track, stats: &stats, selector: newLayerSelector(track)}
 	d.bound.Store(&binding{ssrc: 4242, payloadType: 96, writer: w})
-	d.layers.setTarget(0)
+	d.selector.setTarget(0)
 
 	const rate = 400_000
 	d.probe.rate.Store(rate)
@@ -88,7 +88,7 @@ func TestProbePaddingKeepsTheStreamWhole(t *testing.T) {
 		if pl := w.payloads[i]; int(pl[len(pl)-1]) != len(pl) {
 			t.Errorf("padding %d: last byte %d, payload %d bytes", i, pl[len(pl)-1], len(pl))
 		}
-		if _, _, _, ok := d.layers.rw.original(h.SequenceNumber); ok {
+		if _, _, _, ok := d.selector.rw.original(h.SequenceNumber); ok {
 			t.Errorf("padding seq %d maps back to a media packet", h.SequenceNumber)
 		}
 	}
@@ -105,7 +105,7 @@ func TestProbePaddingKeepsTheStreamWhole(t *testing.T) {
 		if int16(w.headers[len(w.headers)-1].SequenceNumber-out) > 60 {
 			continue // older than the remembered bursts
 		}
-		if layer, seq, _, ok := d.layers.rw.original(out); !ok || layer != 0 || seq != in {
+		if layer, seq, _, ok := d.selector.rw.original(out); !ok || layer != 0 || seq != in {
 			t.Errorf("original(%d) = layer %d seq %d ok %v, want layer 0 seq %d", out, layer, seq, ok, in)
 		}
 	}
@@ -162,7 +162,7 @@ func TestAllocatorProbesLeaveRoomForAudio(t *testing.T) {
 		track.keyframes[l] = newKeyframeRequester(time.Hour, func() {})
 	}
 	defer track.stopLayerFeedback()
-	video := &DownTrack{track: track, stats: &stats, layers: newLayerSelector(track)}
+	video := &DownTrack{track: track, stats: &stats, selector: newLayerSelector(track)}
 	audio := &DownTrack{track: &Track{id: "t_audio", kind: webrtc.RTPCodecTypeAudio}, stats: &stats}
 	est := &lossyEstimate{bps: 300_000}
 	s := &Subscriber{downs: map[string]*DownTrack{track.id: video, "t_audio": audio}, alloc: newAllocator(est)}
@@ -176,7 +176,7 @@ func TestAllocatorProbesLeaveRoomForAudio(t *testing.T) {
 	for i := range 4 {
 		step(i)
 	}
-	if got := video.layers.target.Load(); got != 0 {
+	if got := video.selector.target.Load(); got != 0 {
 		t.Fatalf("300 kbit/s: layer %d, want 0", got)
 	}
 	// 90% of 300k, less 80k of video and 64k for audio.
@@ -188,7 +188,7 @@ func TestAllocatorProbesLeaveRoomForAudio(t *testing.T) {
 	}
 	est.bps = 450_000 // carries the middle layer (320k + 25%)
 	step(4)
-	if got := video.layers.target.Load(); got != 0 {
+	if got := video.selector.target.Load(); got != 0 {
 		t.Fatalf("estimate new to the middle layer: layer %d, want 0 while it sustains", got)
 	}
 	// 90% of 450k less 80k of video and 64k for audio, but at most half

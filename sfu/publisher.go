@@ -24,8 +24,8 @@ type PublisherEvents struct {
 // client always offers and the server answers, so it never sees glare.
 type Publisher struct {
 	*peer
-	answer func(sdp string)
-	layers layerGroups
+	answer    func(sdp string)
+	simulcast layerGroups
 }
 
 // NewPublisher creates the receiving peer connection for participantID,
@@ -39,7 +39,7 @@ func (e *Engine) NewPublisher(participantID string, events PublisherEvents) (*Pu
 	p.pc.OnTrack(func(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		if remote.RID() != "" {
 			// Simulcast: one OnTrack per layer, published as one track.
-			pub.layers.addLayer(remote, receiver, func(remote *webrtc.TrackRemote) *Track {
+			pub.simulcast.addLayer(remote, receiver, func(remote *webrtc.TrackRemote) *Track {
 				t := newTrack(e.newTrackID(), participantID, remote, p.pc.WriteRTCP, &e.stats)
 				t.inspect(p.pc, receiver)
 				return t

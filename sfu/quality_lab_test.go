@@ -127,11 +127,11 @@ func runQualityLab(t *testing.T, probing bool) qualityRun {
 		start := time.Now()
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
-		for int8(down.layers.current.Load()) != want {
+		for int8(down.selector.current.Load()) != want {
 			select {
 			case <-tick.C:
 			case <-ctx.Done():
-				t.Fatalf("probing %v: never %s (layer %d after %v)", probing, what, down.layers.current.Load(), time.Since(start))
+				t.Fatalf("probing %v: never %s (layer %d after %v)", probing, what, down.selector.current.Load(), time.Since(start))
 			}
 		}
 		return time.Since(start)

@@ -87,9 +87,9 @@ func (t *Track) end() {
 func (t *Track) relaySenderReport(layer int8, sr *rtcp.SenderReport) {
 	for _, d := range *t.downs.Load() {
 		var offset uint32
-		if d.layers != nil {
+		if d.selector != nil {
 			var ok bool
-			if offset, ok = d.layers.timestampOffset(layer); !ok {
+			if offset, ok = d.selector.timestampOffset(layer); !ok {
 				continue
 			}
 		}

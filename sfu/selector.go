@@ -159,13 +159,13 @@ func (s *layerSelector) countSwitch(from, to int8) {
 // requestKeyframe asks the publisher for a keyframe on the stream this
 // subscriber decodes: its simulcast layer, or the whole track.
 func (d *DownTrack) requestKeyframe() {
-	if d.layers == nil {
+	if d.selector == nil {
 		d.track.RequestKeyframe()
 		return
 	}
-	layer := int8(d.layers.current.Load())
+	layer := int8(d.selector.current.Load())
 	if layer == noLayer {
-		layer = int8(d.layers.target.Load())
+		layer = int8(d.selector.target.Load())
 	}
 	if layer != noLayer {
 		d.track.requestLayerKeyframe(layer)

@@ -18,8 +18,8 @@ func BenchmarkFanOutSimulcast(b *testing.B) {
 			track.stats = &stats
 			downs, _ := subscribe(track, &stats, n)
 			for i, d := range downs {
-				d.layers = newLayerSelector(track)
-				d.layers.setTarget(int8(i % maxLayers))
+				d.selector = newLayerSelector(track)
+				d.selector.setTarget(int8(i % maxLayers))
 			}
 			var raws [maxLayers][]byte
 			for l := range raws {

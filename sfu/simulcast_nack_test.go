@@ -91,12 +91,12 @@ func TestNACKAfterLayerSwitchResendsTheRewrittenPacket(t *testing.T) {
 			waitForWriter()
 		}
 	}
-	d.layers.setTarget(0)
+	d.selector.setTarget(0)
 	for frame := range frames {
 		send(frame, 0)
 	}
 	waitFor(frames)
-	d.layers.setTarget(1)
+	d.selector.setTarget(1)
 	send(frames, 1) // layer 1's keyframe: the switch
 	for frame := frames + 1; frame < 2*frames; frame++ {
 		send(frame, -1)

@@ -14,9 +14,9 @@ func TestTwoLayersFeedingOneSubscriberLoseNothing(t *testing.T) {
 	var stats counters
 	track := simulcastTestTrack()
 	track.stats = &stats
-	d := &DownTrack{track: track, queue: newPacketRing(2 * perLayer), layers: newLayerSelector(track)}
-	d.layers.current.Store(0) // forwarding layer 0,
-	d.layers.target.Store(1)  // switching to layer 1
+	d := &DownTrack{track: track, queue: newPacketRing(2 * perLayer), selector: newLayerSelector(track)}
+	d.selector.current.Store(0) // forwarding layer 0,
+	d.selector.target.Store(1)  // switching to layer 1
 	track.addDownTrack(d)
 
 	start := make(chan struct{})

@@ -88,8 +88,8 @@ func (s *Subscriber) AddTrack(t *Track) error {
 		return nil
 	}
 	d := newDownTrack(t, s.stats)
-	if d.layers != nil {
-		d.layers.group = s.group
+	if d.selector != nil {
+		d.selector.group = s.group
 	}
 	tr, err := s.addTransceiver(d, t.Kind())
 	if err != nil {

@@ -131,7 +131,7 @@ func (t *Track) readPackets(remote *webrtc.TrackRemote, layer int8) {
 		p.n = n
 		p.layer = layer
 		t.stats.packetsReceived.Add(1)
-		if !t.admit(p.data()) {
+		if !t.forwardable(p.data()) {
 			packetPool.Put(p)
 			continue
 		}
@@ -150,7 +150,7 @@ func (t *Track) fanOut(p *packet) {
 	p.refs.Store(int32(len(downs)) + 2)
 	t.history[p.layer].put(p)
 	for _, d := range downs {
-		if d.layers != nil && !d.layers.accepts(p.layer) {
+		if d.selector != nil && !d.selector.accepts(p.layer) {
 			p.release() // another simulcast layer than this subscriber's
 			continue
 		}

@@ -42,10 +42,10 @@ func (t *Track) inspect(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver)
 	}
 }
 
-// admit does the per-packet work besides forwarding — reading the audio
+// forwardable does the per-packet work besides forwarding — reading the audio
 // level — and reports whether the packet is to be forwarded: a muted
 // track's are not, so muting costs nothing past the read.
-func (t *Track) admit(raw []byte) bool {
+func (t *Track) forwardable(raw []byte) bool {
 	if t.state.muted.Load() {
 		return false
 	}

@@ -30,9 +30,9 @@ func (s *session) admit(msg Join) (room.JoinRequest, error) {
 	return req, room.ValidateJoin(req.Room, req.Name)
 }
 
-// Drain tells every open connection that the server drains until
+// AnnounceDrain tells every open connection that the server drains until
 // deadline; the room manager refuses their joins meanwhile.
-func (h *Handler) Drain(deadline time.Time) {
+func (h *Handler) AnnounceDrain(deadline time.Time) {
 	msg := ServerDraining{Type: TypeServerDraining, Deadline: deadline.UTC(), DeadlineMS: max(0, time.Until(deadline).Milliseconds())}
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -9,16 +9,16 @@ import (
 	"github.com/switchyard-sfu/switchyard/room"
 )
 
-// membership is one join of a session: the room's Client for that
+// roomClient is one join of a session: the room's Client for that
 // participant. A session that switches rooms gets a new one, so a late
 // event for the old participant can never be mistaken for the new.
-type membership struct {
+type roomClient struct {
 	s           *session
 	participant member      // set right after Join returns
 	ended       atomic.Bool // set by Left
 }
 
-func (m *membership) Joined(info room.JoinInfo) {
+func (m *roomClient) Joined(info room.JoinInfo) {
 	msg := Joined{
 		Type:             TypeJoined,
 		Room:             info.Room,
@@ -43,31 +43,31 @@ func (m *membership) Joined(info room.JoinInfo) {
 	m.s.send(msg)
 }
 
-func (m *membership) ParticipantJoined(p room.ParticipantInfo) {
+func (m *roomClient) ParticipantJoined(p room.ParticipantInfo) {
 	m.s.send(ParticipantJoined{Type: TypeParticipantJoined, Participant: wireParticipant(p)})
 }
 
-func (m *membership) ParticipantLeft(id string, reason room.Reason) {
+func (m *roomClient) ParticipantLeft(id string, reason room.Reason) {
 	m.s.send(ParticipantLeft{Type: TypeParticipantLeft, ParticipantID: id, Reason: string(reason)})
 }
 
-func (m *membership) TrackPublished(id string, t room.TrackInfo) {
+func (m *roomClient) TrackPublished(id string, t room.TrackInfo) {
 	m.s.send(TrackPublished{Type: TypeTrackPublished, ParticipantID: id, Track: wireTrack(t)})
 }
 
-func (m *membership) TrackUnpublished(id string, t room.TrackInfo) {
+func (m *roomClient) TrackUnpublished(id string, t room.TrackInfo) {
 	m.s.send(TrackUnpublished{Type: TypeTrackUnpublished, ParticipantID: id, TrackID: t.ID, Kind: t.Kind})
 }
 
-func (m *membership) Offer(sdp string) {
+func (m *roomClient) Offer(sdp string) {
 	m.s.send(SDP{Type: TypeOffer, PC: PCSubscribe, SDP: sdp})
 }
 
-func (m *membership) Answer(sdp string) {
+func (m *roomClient) Answer(sdp string) {
 	m.s.send(SDP{Type: TypeAnswer, PC: PCPublish, SDP: sdp})
 }
 
-func (m *membership) Candidate(pc room.PC, c *webrtc.ICECandidateInit) {
+func (m *roomClient) Candidate(pc room.PC, c *webrtc.ICECandidateInit) {
 	msg := Candidate{Type: TypeCandidate, PC: string(pc)}
 	if c != nil {
 		msg.Candidate = &ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
@@ -75,7 +75,7 @@ func (m *membership) Candidate(pc room.PC, c *webrtc.ICECandidateInit) {
 	m.s.send(msg)
 }
 
-func (m *membership) Left(reason room.Reason) {
+func (m *roomClient) Left(reason room.Reason) {
 	m.ended.Store(true)
 	m.s.send(Left{Type: TypeLeft, Reason: string(reason)})
 	switch reason {
@@ -87,7 +87,7 @@ func (m *membership) Left(reason room.Reason) {
 }
 
 // touch records a sign of life for detection-delay accounting.
-func (m *membership) touch(at time.Time) {
+func (m *roomClient) touch(at time.Time) {
 	if p := m.participant; p != nil {
 		p.Touch(at)
 	}

@@ -97,7 +97,7 @@ func (s *session) handleJoin(data []byte) error {
 	if p, err := s.joined(); err == nil {
 		p.Leave(room.ReasonSwitchedRoom)
 	}
-	m := &membership{s: s}
+	m := &roomClient{s: s}
 	p, err := s.rooms.JoinWith(req, m)
 	if err != nil {
 		return s.redirectOr(err)

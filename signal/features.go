@@ -6,19 +6,19 @@ import (
 
 // Room notices (room.Notices) as wire messages.
 
-func (m *membership) Published(t room.TrackInfo, mid string) {
+func (m *roomClient) Published(t room.TrackInfo, mid string) {
 	m.s.send(Published{Type: TypePublished, Track: wireTrack(t), Mid: mid})
 }
 
-func (m *membership) TrackMuted(id string, t room.TrackInfo) {
+func (m *roomClient) TrackMuted(id string, t room.TrackInfo) {
 	m.s.send(TrackMuted{Type: TypeTrackMuted, ParticipantID: id, TrackID: t.ID, Kind: t.Kind, Muted: t.Muted})
 }
 
-func (m *membership) ActiveSpeakers(speakers []room.Speaker) {
+func (m *roomClient) ActiveSpeakers(speakers []room.Speaker) {
 	m.s.send(ActiveSpeakers{Type: TypeActiveSpeakers, Speakers: wireSpeakers(speakers)})
 }
 
-func (m *membership) Chat(c room.ChatMessage) {
+func (m *roomClient) Chat(c room.ChatMessage) {
 	m.s.send(ChatRelay{Type: TypeChat, From: c.From, Name: c.Name, Text: c.Text, Time: c.Time})
 }
 

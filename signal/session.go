@@ -33,7 +33,7 @@ type outgoing struct {
 }
 
 // session is one WebSocket connection. The read loop runs on the HTTP
-// handler's goroutine and owns the membership; the write loop is the only
+// handler's goroutine and owns the room client; the write loop is the only
 // writer of data frames, as gorilla/websocket requires.
 type session struct {
 	conn  *websocket.Conn
@@ -45,7 +45,7 @@ type session struct {
 	closeOnce sync.Once
 	done      chan struct{} // closed when the read loop ends
 
-	current    *membership // read loop only
+	current    *roomClient // read loop only
 	everJoined atomic.Bool // for the join timer; admission.go
 	limits     limits      // read loop only; ratelimit.go
 }

@@ -24,7 +24,7 @@ var typesSeen = map[string]bool{}
 // Every room event becomes its wire message with the documented fields.
 func TestEveryServerMessage(t *testing.T) {
 	s := testSession(t, &fakeRooms{}, Options{ReconnectGrace: 2 * time.Second})
-	m := &membership{s: s}
+	m := &roomClient{s: s}
 	track := room.TrackInfo{ID: "t1", Kind: "audio", StreamID: "p1", Codec: "audio/opus", Muted: true}
 	mid := "0"
 	cases := []struct {
@@ -81,7 +81,7 @@ func TestEveryServerMessage(t *testing.T) {
 func TestLeftClosesTheSocketForKickAndShutdown(t *testing.T) {
 	for reason, code := range map[room.Reason]float64{room.ReasonKicked: websocket.ClosePolicyViolation, room.ReasonServerShutdown: websocket.CloseGoingAway} {
 		s := testSession(t, &fakeRooms{}, Options{})
-		(&membership{s: s}).Left(reason)
+		(&roomClient{s: s}).Left(reason)
 		msgs := sent(t, s)
 		if len(msgs) != 2 || msgs[0]["type"] != TypeLeft || msgs[1]["close"] != code {
 			t.Errorf("left %s sent %v, want left then close %v", reason, msgs, code)
@@ -93,7 +93,7 @@ func TestDrainTellsEverySession(t *testing.T) {
 	h := &Handler{sessions: map[*session]struct{}{}}
 	a, b := testSession(t, &fakeRooms{}, Options{}), testSession(t, &fakeRooms{}, Options{})
 	h.sessions[a], h.sessions[b] = struct{}{}, struct{}{}
-	h.Drain(time.Now().Add(time.Minute))
+	h.AnnounceDrain(time.Now().Add(time.Minute))
 	for _, s := range []*session{a, b} {
 		msgs := sent(t, s)
 		if len(msgs) != 1 || msgs[0]["type"] != TypeServerDraining || msgs[0]["deadline_ms"].(float64) <= 0 {
@@ -236,7 +236,7 @@ func TestEveryErrorCodeAndMessageTypeIsTested(t *testing.T) {
 // documented name, with its value.
 func TestParticipantAndTrackWireNames(t *testing.T) {
 	s := testSession(t, &fakeRooms{}, Options{})
-	m := &membership{s: s}
+	m := &roomClient{s: s}
 	at := time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC)
 	m.ParticipantJoined(room.ParticipantInfo{ID: "p2", Identity: "u2", Name: "bob", JoinedAt: at, ResumedFrom: "p1",
 		Tracks: []room.TrackInfo{{ID: "t1", Kind: "video", StreamID: "p2", Codec: "video/VP8", Muted: true}}})
