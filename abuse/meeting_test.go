@@ -145,7 +145,9 @@ func TestLongMeetingKeepsSDPBounded(t *testing.T) {
 	// timing. Confirmed with counters in a vendored pion (not committed),
 	// 60 come and go: RTPReceiver.startReceive ran on an already stopped
 	// receiver 98 times, and goroutines ended exactly +98 over the base
-	// (218 against 120): every leaked goroutine is such a receiver. pion
+	// (218 against 120): every leaked goroutine is such a receiver (again:
+	// 100 and +100; none on a closed PC or before DTLS connected, so it is
+	// renegotiation on live PCs, not teardown). pion
 	// stops a receiver in SetLocalDescription (configureRTPReceivers) and
 	// PeerConnection.Close, but starts receivers later from its operations
 	// queue (startRTP), which neither checks for a stopped receiver. Un-skipped as is, the run hung after the dump until go test's
