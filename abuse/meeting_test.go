@@ -147,11 +147,12 @@ func TestLongMeetingKeepsSDPBounded(t *testing.T) {
 	// receiver 98 times, and goroutines ended exactly +98 over the base
 	// (218 against 120): every leaked goroutine is such a receiver (again:
 	// 100 and +100; none on a closed PC or before DTLS connected, so it is
-	// renegotiation on live PCs, not teardown). pion
-	// stops a receiver in SetLocalDescription (configureRTPReceivers) and
-	// PeerConnection.Close, but starts receivers later from its operations
-	// queue (startRTP), which neither checks for a stopped receiver. Un-skipped as is, the run hung after the dump until go test's
-	// 11-minute timeout: likely Client.Close waiting for those receive loops.
+	// renegotiation on live PCs, not teardown). pion stops a receiver in
+	// SetLocalDescription (configureRTPReceivers) and PeerConnection.Close,
+	// but starts receivers later from its operations queue (startRTP), and
+	// startReceive does not check for a stopped receiver. Un-skipped as is,
+	// the run hung after the dump until go test's 11-minute timeout: likely
+	// Client.Close waiting for those receive loops.
 	t.Skip("goroutines/RSS not back to baseline after 200 come and go: see the comment")
 	total, batch := 200, 10
 	if raceDetector {
