@@ -130,6 +130,29 @@ func TestLongMeetingKeepsSDPBounded(t *testing.T) {
 	// stays bounded (5875 → 5887 bytes, 11 m-sections over 200 people),
 	// but goroutines (+378) and RSS (+100 MB) do not return to baseline
 	// within 30 s afterwards: a leak per come-and-go to find first.
+	// What the goroutine dump after it shows (500 goroutines, 6 ICE agents,
+	// so every departed PC is closed): 344 parked in pion's
+	// PeerConnection.startReceiver peek (webrtc v3.3.6 peerconnection.go:1245)
+	// and 37 in testclient's receive loop, all reading an SRTP read stream
+	// (srtp v2.0.20 ReadStreamSRTP.Read) that nobody closed. RTPReceiver.Stop
+	// closes a receiver's streams only if Receive had already run, and
+	// closing the SRTP session does not close its read streams: a stream
+	// its receiver's Stop missed lives as long as the process, PC closed or
+	// not. Most likely on the test clients' subscribe PCs (the only ones
+	// renegotiated again and again; the server's publish PCs are
+	// negotiated once each). A pion-only repro (add/remove 50 tracks in
+	// batches, audio flowing) leaked nothing, so it needs the server's
+	// timing. Confirmed with counters in a vendored pion (not committed),
+	// 60 come and go: RTPReceiver.startReceive ran on an already stopped
+	// receiver 98 times, and goroutines ended exactly +98 over the base
+	// (218 against 120): every leaked goroutine is such a receiver (again:
+	// 100 and +100; none on a closed PC or before DTLS connected, so it is
+	// renegotiation on live PCs, not teardown). pion stops a receiver in
+	// SetLocalDescription (configureRTPReceivers) and PeerConnection.Close,
+	// but starts receivers later from its operations queue (startRTP), and
+	// startReceive does not check for a stopped receiver. Un-skipped as is,
+	// the run hung after the dump until go test's 11-minute timeout: likely
+	// Client.Close waiting for those receive loops.
 	t.Skip("goroutines/RSS not back to baseline after 200 come and go: see the comment")
 	total, batch := 200, 10
 	if raceDetector {

@@ -134,8 +134,17 @@ func (c *Client) answerSubscribe(m Message) error {
 		}
 		pc.OnTrack(c.receive)
 		c.mu.Lock()
-		c.sub = pc
+		closed = c.closed
+		if !closed {
+			c.sub = pc
+		}
+		guard := c.guards[pc]
 		c.mu.Unlock()
+		// Close may have run since the check above, seeing no subscribe
+		// PC to close: this one would outlive the client.
+		if closed {
+			return guard.Close()
+		}
 	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: msg.SDP}); err != nil {
 		return err
