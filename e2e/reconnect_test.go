@@ -119,6 +119,7 @@ func TestPresenceEdgesNetworkDrop(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		t.Logf("media back: at the leaver %v, at the observer %v after the network returned", ms(at[0].Sub(tBack)), ms(at[1].Sub(tBack)))
 		sample.tiles = at[0].Sub(tBack)
 		if at[1].After(at[0]) {
 			sample.tiles = at[1].Sub(tBack)

@@ -24,7 +24,9 @@
 //	              (retransmit.go: SSRC, payload type, extensions),
 //	              layerSelector.forward (selector.go, rewriter.go: the
 //	              simulcast layer's seq/timestamp), WriteRTP; the first
-//	              packet delivered asks for a keyframe
+//	              packet delivered asks for a keyframe (a simulcast
+//	              layer waits until the track is bound and the
+//	              connection up, then asks: deliverable.go)
 //
 // RTCP comes back the other way: DownTrack.readRTCP turns a subscriber's
 // PLI/FIR into requestKeyframe (selector.go → keyframe.go, rate-limited

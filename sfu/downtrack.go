@@ -55,6 +55,9 @@ type DownTrack struct {
 	// turns at the single-producer queue; simulcast only.
 	enqueueMu sync.Mutex
 
+	// onBound runs when pion binds the track (deliverable.go); nil: nothing.
+	onBound func()
+
 	closeOnce sync.Once
 	done      chan struct{}
 	exited    chan struct{}
@@ -104,6 +107,9 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		return webrtc.RTPCodecParameters{}, ErrCodecNotNegotiated
 	}
 	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(codec.PayloadType), writer: ctx.WriteStream()})
+	if d.onBound != nil {
+		d.onBound()
+	}
 	return codec, nil
 }
 
@@ -173,6 +179,11 @@ func (d *DownTrack) writeAt(p *packet, now int64) {
 	if !ok {
 		return
 	}
+	// Before the first delivery, a keyframe the transport cannot carry yet
+	// must not start the layer: it would be lost (deliverable.go).
+	if d.selector != nil && !d.delivering && !d.selector.deliverable() {
+		return
+	}
 	if d.selector != nil && !d.selector.forward(&d.header, p.layer, payload, now) {
 		return
 	}
@@ -186,7 +197,10 @@ func (d *DownTrack) writeAt(p *packet, now int64) {
 		// A new subscriber cannot decode anything before the next
 		// keyframe; asking at Bind would be too early, as pion binds
 		// before the connection is up and that keyframe would be lost.
-		d.requestKeyframe()
+		// A simulcast selector has just started at one (deliverable.go).
+		if d.selector == nil {
+			d.requestKeyframe()
+		}
 	}
 	d.sent.add(len(payload))
 	d.stats.packetsForwarded.Add(1)

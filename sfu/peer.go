@@ -40,6 +40,10 @@ type PeerEvents struct {
 	// Publisher the client must send a new offer). Nil means the owner
 	// cannot reach the client, and a failure is reported at once.
 	RestartICE func()
+
+	// connected, when set, runs at every change to the connected state;
+	// the Subscriber uses it to ask for keyframes (deliverable.go).
+	connected func()
 }
 
 // peer wraps a pion PeerConnection with what both directions share:
@@ -67,6 +71,10 @@ type peer struct {
 
 	restart      iceRestart
 	restartLimit time.Duration
+
+	// up is set at the first connected state: from then on, SRTP writes
+	// reach the wire (a later disconnection only loses packets).
+	up atomic.Bool
 }
 
 func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
@@ -94,6 +102,10 @@ func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
 			p.iceConnected()
+			p.up.Store(true)
+			if p.events.connected != nil {
+				p.events.connected()
+			}
 			return
 		case webrtc.PeerConnectionStateFailed:
 			if p.restartICE() {

@@ -24,6 +24,10 @@ type layerSelector struct {
 
 	rw *seqRewriter // rewrites on the writer goroutine; maps back from any
 
+	// canDeliver reports whether a packet written now could reach the
+	// subscriber (deliverable.go); nil means always. Set before fan-out.
+	canDeliver func() bool
+
 	// group is the subscriber's group, or nil; AddTrack sets it before
 	// the track is fanned out to it (the writer reads it after).
 	group *groupCounters
@@ -73,7 +77,7 @@ func (s *layerSelector) setTarget(layer int8) bool { return s.setTargetAt(layer,
 // setTargetAt is setTarget at now, for the allocator's (test) clock.
 func (s *layerSelector) setTargetAt(layer int8, now time.Time) bool {
 	old := s.target.Swap(int32(layer))
-	if layer != noLayer && int32(layer) != s.current.Load() &&
+	if layer != noLayer && int32(layer) != s.current.Load() && s.deliverable() &&
 		(layer != s.askedFor || now.Sub(s.askedAt) >= switchKeyframeRetry) {
 		s.askedFor, s.askedAt = layer, now
 		s.track.requestLayerKeyframe(layer)

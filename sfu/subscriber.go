@@ -56,6 +56,7 @@ func (e *Engine) NewSubscriber(events SubscriberEvents) (*Subscriber, error) {
 			told()
 		}
 	}
+	pe.connected = func() { s.alloc.poke() } // deliverable.go
 	p, err := e.newPeer(pe)
 	if err != nil {
 		return nil, err
@@ -90,6 +91,7 @@ func (s *Subscriber) AddTrack(t *Track) error {
 	d := newDownTrack(t, s.stats)
 	if d.selector != nil {
 		d.selector.group = s.group
+		s.watchDeliverable(d)
 	}
 	tr, err := s.addTransceiver(d, t.Kind())
 	if err != nil {
