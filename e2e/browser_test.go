@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,39 +269,16 @@ func (b *browser) leftovers(timeout time.Duration) []string {
 }
 
 func (b *browser) scanProc() []string {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	var left []string
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+	for _, p := range b.procs() {
+		if p.state == "Z" || p.state == "X" {
 			continue
 		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
+		c := strings.ReplaceAll(p.cmdline, "\x00", " ")
+		if len(c) > 120 {
+			c = c[:120]
 		}
-		// pid (comm) state ppid pgrp ...; comm may hold spaces.
-		s := string(stat)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		pgrp, _ := strconv.Atoi(f[2])
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if pgrp == b.pgid || strings.Contains(string(cmdline), b.dataDir) {
-			c := strings.ReplaceAll(string(cmdline), "\x00", " ")
-			if len(c) > 120 {
-				c = c[:120]
-			}
-			left = append(left, fmt.Sprintf("%d %s %s", pid, f[0], c))
-		}
+		left = append(left, fmt.Sprintf("%d %s %s", p.pid, p.state, c))
 	}
 	return left
 }

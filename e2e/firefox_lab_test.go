@@ -38,8 +38,7 @@ const (
 // deletes the namespace, which removes the pair.
 func setupVeth(t *testing.T) {
 	t.Helper()
-	_ = exec.Command("ip", "netns", "del", ffNetns).Run() // a leftover of a killed run
-	steps := [][]string{
+	ipLab(t, [][]string{{"netns", "del", ffNetns}}, [][]string{
 		{"netns", "add", ffNetns},
 		{"link", "add", ffVethSrv, "type", "veth", "peer", "name", ffVethFF, "netns", ffNetns},
 		{"addr", "add", ffSrvIP + "/24", "dev", ffVethSrv},
@@ -47,13 +46,7 @@ func setupVeth(t *testing.T) {
 		{"-n", ffNetns, "addr", "add", ffIP + "/24", "dev", ffVethFF},
 		{"-n", ffNetns, "link", "set", ffVethFF, "up"},
 		{"-n", ffNetns, "link", "set", "lo", "up"},
-	}
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ffNetns).Run() })
-	for _, s := range steps {
-		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(s, " "), err, out)
-		}
-	}
+	})
 }
 
 // dialInNetns opens a TCP connection from inside namespace ns; the socket

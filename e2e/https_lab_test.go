@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,18 +27,12 @@ const (
 
 func setupHTTPSLab(t *testing.T) {
 	t.Helper()
-	_ = exec.Command("ip", "link", "del", httpsVethA).Run() // a leftover of a killed run
-	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", httpsVethA).Run() })
-	for _, s := range [][]string{
+	ipLab(t, [][]string{{"link", "del", httpsVethA}}, [][]string{
 		{"link", "add", httpsVethA, "type", "veth", "peer", "name", httpsVethB},
 		{"addr", "add", httpsLabIP + "/24", "dev", httpsVethA},
 		{"link", "set", httpsVethA, "up"},
 		{"link", "set", httpsVethB, "up"},
-	} {
-		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(s, " "), err, out)
-		}
-	}
+	})
 }
 
 // httpsProbeJS reports what a page needs for a call: a secure context, a

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -43,39 +42,9 @@ type cpuSnap struct {
 // browserTicks sums the CPU time of the browser's live processes: its
 // process group, and whatever names its profile directory (see scanProc).
 func (b *browser) browserTicks() int64 {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
 	var sum int64
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 13 {
-			continue
-		}
-		pgrp, _ := strconv.Atoi(f[2])
-		mine := pgrp == b.pgid
-		if !mine {
-			cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			mine = strings.Contains(string(cmdline), b.dataDir)
-		}
-		if mine {
-			u, _ := strconv.ParseInt(f[11], 10, 64)
-			st, _ := strconv.ParseInt(f[12], 10, 64)
-			sum += u + st
-		}
+	for _, p := range b.procs() {
+		sum += p.ticks
 	}
 	return sum
 }

@@ -47,16 +47,11 @@ const (
 // Cleanup deletes the namespaces, which removes every pair.
 func setupQlabNet(t *testing.T) {
 	t.Helper()
-	nss := []string{qlPubNS, qlSubNS, qlRelayNS}
-	for _, ns := range nss {
-		_ = exec.Command("ip", "netns", "del", ns).Run() // a leftover of a killed run
+	var undo [][]string
+	for _, ns := range []string{qlPubNS, qlSubNS, qlRelayNS} {
+		undo = append(undo, []string{"netns", "del", ns})
 	}
-	t.Cleanup(func() {
-		for _, ns := range nss {
-			_ = exec.Command("ip", "netns", "del", ns).Run()
-		}
-	})
-	steps := [][]string{
+	ipLab(t, undo, [][]string{
 		{"netns", "add", qlPubNS},
 		{"netns", "add", qlSubNS},
 		{"netns", "add", qlRelayNS},
@@ -75,12 +70,7 @@ func setupQlabNet(t *testing.T) {
 		{"-n", qlSubNS, "addr", "add", qlSubIP + "/24", "dev", qlSubCli},
 		{"-n", qlSubNS, "link", "set", qlSubCli, "up"},
 		{"-n", qlSubNS, "link", "set", "lo", "up"},
-	}
-	for _, s := range steps {
-		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(s, " "), err, out)
-		}
-	}
+	})
 	for ns, devs := range map[string][]string{"": {qlSubSrv}, qlRelayNS: {qlRelaySrv, qlRelaySub}, qlSubNS: {qlSubCli}} {
 		for _, dev := range devs {
 			if err := inNetns(ns, func() error { return offloadsOff(dev) }); err != nil {
