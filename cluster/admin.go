@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/switchyard-sfu/switchyard/adminapi"
 	"github.com/switchyard-sfu/switchyard/room"
 )
 
@@ -26,11 +27,11 @@ type AdminRequest struct {
 
 // AdminReply is the owner's answer.
 type AdminReply struct {
-	Node    string      `json:"node"`
-	Rooms   []room.Info `json:"rooms,omitempty"`
-	Kicked  []string    `json:"kicked,omitempty"`
-	Removed int         `json:"participants_removed,omitempty"`
-	Error   string      `json:"error,omitempty"`
+	Node    string          `json:"node"`
+	Rooms   []adminapi.Room `json:"rooms,omitempty"`
+	Kicked  []string        `json:"kicked,omitempty"`
+	Removed int             `json:"participants_removed,omitempty"`
+	Error   string          `json:"error,omitempty"`
 	// NotFound says the error means no such room, participant or track.
 	NotFound bool `json:"not_found,omitempty"`
 }
@@ -61,7 +62,7 @@ func (n *Node) answer(req AdminRequest) AdminReply {
 	var err error
 	switch req.Op {
 	case "rooms":
-		reply.Rooms = n.host.Rooms()
+		reply.Rooms = adminapi.Rooms(n.host.Rooms())
 	case "kick":
 		reply.Kicked, err = n.host.Kick(req.Room, req.Who)
 	case "close":

@@ -24,17 +24,17 @@ type Notices interface {
 
 // Speaker is one participant the room hears speaking.
 type Speaker struct {
-	ParticipantID string `json:"participant_id"`
+	ParticipantID string
 	// Level is the smoothed loudness, 0 (-127 dBov) to 1 (0 dBov).
-	Level float64 `json:"level"`
+	Level float64
 }
 
 // ChatMessage is one relayed chat message.
 type ChatMessage struct {
-	From string    `json:"from"` // participant id
-	Name string    `json:"name"` // their display name
-	Text string    `json:"text"`
-	Time time.Time `json:"time"` // when the server relayed it
+	From string // participant id
+	Name string // their display name
+	Text string
+	Time time.Time // when the server relayed it
 }
 
 // noticeTrack tells p the id of its new track t and, for audio, makes the

@@ -12,10 +12,10 @@ var ErrPermissionDenied = errors.New("room: permission denied")
 // Permissions say what a participant may do in its room. With auth off
 // everyone has AllPermissions; with auth on they come from the join token.
 type Permissions struct {
-	Publish   bool `json:"publish"`   // send audio and video
-	Subscribe bool `json:"subscribe"` // receive the others' tracks
-	Data      bool `json:"data"`      // send data messages (chat)
-	Admin     bool `json:"admin"`     // use the admin API
+	Publish   bool // send audio and video
+	Subscribe bool // receive the others' tracks
+	Data      bool // send data messages (chat)
+	Admin     bool // use the admin API
 }
 
 // AllPermissions is what a participant has when auth is off.

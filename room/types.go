@@ -10,29 +10,29 @@ import (
 // participant id, so a browser keeps each participant's audio and video in
 // one MediaStream and lip-syncs them.
 type TrackInfo struct {
-	ID       string `json:"id"`
-	Kind     string `json:"kind"` // "audio" or "video"
-	StreamID string `json:"stream_id"`
-	Codec    string `json:"codec,omitempty"`
-	Muted    bool   `json:"muted"` // the publisher muted it: nothing is forwarded
+	ID       string
+	Kind     string // "audio" or "video"
+	StreamID string
+	Codec    string
+	Muted    bool // the publisher muted it: nothing is forwarded
 }
 
 // ParticipantInfo describes someone in a room.
 type ParticipantInfo struct {
-	ID       string      `json:"id"`
-	Identity string      `json:"identity,omitempty"` // from the join token, when auth is on
-	Name     string      `json:"name"`
-	JoinedAt time.Time   `json:"joined_at"`
-	Tracks   []TrackInfo `json:"tracks"`
+	ID       string
+	Identity string // from the join token, when auth is on
+	Name     string
+	JoinedAt time.Time
+	Tracks   []TrackInfo
 	// ResumedFrom is the id of the session this one continues, when the
 	// participant reconnected (resume.go): its tile replaces that one.
-	ResumedFrom string `json:"resumed_from,omitempty"`
+	ResumedFrom string
 }
 
 // Info describes a room.
 type Info struct {
-	Name         string            `json:"room"`
-	Participants []ParticipantInfo `json:"participants"`
+	Name         string
+	Participants []ParticipantInfo
 }
 
 // JoinInfo is what a participant learns on joining.

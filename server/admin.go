@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/switchyard-sfu/switchyard/adminapi"
 	"github.com/switchyard-sfu/switchyard/auth"
-	"github.com/switchyard-sfu/switchyard/room"
 	"go.uber.org/zap"
 )
 
@@ -72,10 +72,10 @@ func (s *Server) admin(h adminHandler) http.Handler {
 }
 
 func (s *Server) handleAdminRooms(w http.ResponseWriter, _ *http.Request, g auth.Grant) {
-	rooms := []room.Info{}
+	rooms := []adminapi.Room{}
 	for _, info := range s.rooms.Rooms() {
 		if g.CoversRoom(info.Name) {
-			rooms = append(rooms, info)
+			rooms = append(rooms, adminapi.FromRoom(info))
 		}
 	}
 	writeJSON(w, s.log, map[string]any{"rooms": rooms})

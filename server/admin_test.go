@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard-sfu/switchyard/adminapi"
 	"github.com/switchyard-sfu/switchyard/auth"
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
 	"github.com/switchyard-sfu/switchyard/room"
@@ -182,7 +183,7 @@ func TestAdminListsMutesAndClosesRooms(t *testing.T) {
 	collect(ctx, t, jb.ParticipantID, bob, atLeast(5, ja.ParticipantID))
 
 	status, body := h.adminCall(ctx, "GET", "/v1/admin/rooms", admin, "")
-	var list struct{ Rooms []room.Info }
+	var list struct{ Rooms []adminapi.Room }
 	data, _ := json.Marshal(body)
 	if err := json.Unmarshal(data, &list); err != nil || status != http.StatusOK {
 		t.Fatalf("list: %d %s %v", status, data, err)

@@ -11,7 +11,6 @@ import (
 	"github.com/switchyard-sfu/switchyard/auth"
 	"github.com/switchyard-sfu/switchyard/config"
 	"github.com/switchyard-sfu/switchyard/internal/testclient"
-	"github.com/switchyard-sfu/switchyard/room"
 	"github.com/switchyard-sfu/switchyard/sessionlog"
 	"github.com/switchyard-sfu/switchyard/signal"
 	"go.uber.org/zap"
@@ -77,7 +76,7 @@ func TestJoinTokenIsCheckedAndEachFailureHasItsCode(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := room.Permissions{Publish: true, Subscribe: true, Data: true}
+				want := signal.Permissions{Publish: true, Subscribe: true, Data: true}
 				if joined.Identity != "ann" || joined.Permissions != want {
 					t.Fatalf("joined identity %q permissions %+v, want ann %+v", joined.Identity, joined.Permissions, want)
 				}

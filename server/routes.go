@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchyard-sfu/switchyard/adminapi"
 	"github.com/switchyard-sfu/switchyard/web"
 	"go.uber.org/zap"
 )
@@ -60,7 +61,7 @@ func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request) {
 		s.admin(s.handleAdminRooms).ServeHTTP(w, r)
 		return
 	}
-	writeJSON(w, s.log, map[string]any{"rooms": s.rooms.Rooms()})
+	writeJSON(w, s.log, map[string]any{"rooms": adminapi.Rooms(s.rooms.Rooms())})
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {

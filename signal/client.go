@@ -29,7 +29,7 @@ func (m *roomClient) Joined(info room.JoinInfo) {
 		PingInterval:     m.s.opts.PingInterval.Milliseconds(),
 		PingTimeout:      m.s.opts.PingTimeout.Milliseconds(),
 		Identity:         info.Identity,
-		Permissions:      info.Permissions,
+		Permissions:      Permissions(info.Permissions),
 		ResumedFrom:      info.ResumedFrom,
 		ReconnectGraceMS: m.s.opts.ReconnectGrace.Milliseconds(),
 	}

@@ -6,7 +6,6 @@ package signal
 import (
 	"time"
 
-	"github.com/switchyard-sfu/switchyard/room"
 )
 
 // Every message on the wire, both ways: docs/protocol.md describes these
@@ -113,6 +112,14 @@ type TrackInfo struct {
 	Muted    bool   `json:"muted"`
 }
 
+// Permissions say, in joined, what the participant may do.
+type Permissions struct {
+	Publish   bool `json:"publish"`   // send audio and video
+	Subscribe bool `json:"subscribe"` // receive the others' tracks
+	Data      bool `json:"data"`      // send data messages (chat)
+	Admin     bool `json:"admin"`     // use the admin API
+}
+
 // ParticipantInfo describes someone in a room on the wire.
 type ParticipantInfo struct {
 	ID          string      `json:"id"`
@@ -141,7 +148,7 @@ type Joined struct {
 	PingInterval  int64             `json:"ping_interval_ms"`
 	PingTimeout   int64             `json:"ping_timeout_ms"`
 	Identity      string            `json:"identity,omitempty"` // the token's identity, when auth is on
-	Permissions   room.Permissions  `json:"permissions"`
+	Permissions   Permissions       `json:"permissions"`
 	// ResumedFrom is the earlier session this one continues, when the
 	// join's resume claim held; empty for a fresh session.
 	ResumedFrom string `json:"resumed_from,omitempty"`
