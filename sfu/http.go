@@ -36,6 +36,10 @@ func (p *peer) RemoteSDP() string {
 // track is removed (that offer goes unanswered, which costs nothing: the
 // media is gone anyway). Tracks with no section of their kind are skipped.
 func (s *Subscriber) AnswerOffer(sdp string, tracks []*Track) error {
+	if err := s.beginSDP(); err != nil {
+		return err
+	}
+	defer s.endSDP()
 	if st := s.pc.SignalingState(); st != webrtc.SignalingStateStable || s.RemoteSDP() != "" {
 		return fmt.Errorf("%w: WHEP offers once, not in state %s", ErrWrongState, st)
 	}

@@ -67,6 +67,7 @@ type peer struct {
 	ended     atomic.Bool // set by Close or the first failure; silences Failed
 	closed    chan struct{}
 	closeOnce sync.Once
+	sdpMu     sync.Mutex // SDP steps and the close take turns: sdpstep.go
 	guard     *ICEGuard
 
 	restart      iceRestart
@@ -206,6 +207,8 @@ func (p *peer) Close() error {
 		p.ended.Store(true)
 		p.iceConnected() // stops a running restart episode's timer
 		close(p.closed)
+		p.sdpMu.Lock() // a step in flight finishes first: sdpstep.go
+		defer p.sdpMu.Unlock()
 		err = p.guard.Close()
 	})
 	return err

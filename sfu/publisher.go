@@ -58,28 +58,41 @@ func (e *Engine) NewPublisher(participantID string, events PublisherEvents) (*Pu
 // HandleOffer applies the client's offer and hands the answer to
 // PublisherEvents.Answer; candidates trickle afterwards.
 func (p *Publisher) HandleOffer(sdp string) error {
-	if s := p.pc.SignalingState(); s != webrtc.SignalingStateStable {
-		return fmt.Errorf("%w: offer in state %s", ErrWrongState, s)
+	if err := p.beginSDP(); err != nil {
+		return err
 	}
 	// An offer with new ICE credentials (a restart) makes pion gather a new
 	// generation inside SetRemoteDescription; its candidates wait for the
 	// answer. Other offers gather nothing, so holding costs nothing.
-	if wasReady := p.holdLocalCandidates(); wasReady {
-		// A refused offer sends no answer: release what was held.
-		defer p.announce(func() {})
+	wasReady := p.holdLocalCandidates()
+	answer, err := p.applyOffer(sdp)
+	p.endSDP()
+	if err != nil {
+		if wasReady {
+			p.announce(func() {}) // a refused offer sends no answer: release what was held
+		}
+		return err
+	}
+	p.announce(func() { p.answer(answer) })
+	return nil
+}
+
+// applyOffer is HandleOffer's SDP step: the offer applied, the answer set.
+func (p *Publisher) applyOffer(sdp string) (string, error) {
+	if s := p.pc.SignalingState(); s != webrtc.SignalingStateStable {
+		return "", fmt.Errorf("%w: offer in state %s", ErrWrongState, s)
 	}
 	if err := p.setRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
-		return err
+		return "", err
 	}
 	answer, err := p.pc.CreateAnswer(nil)
 	if err != nil {
 		// Roll back so the client can try again with a better offer.
 		_ = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
-		return fmt.Errorf("%w: create answer: %w", ErrBadSDP, err)
+		return "", fmt.Errorf("%w: create answer: %w", ErrBadSDP, err)
 	}
 	if err := p.pc.SetLocalDescription(answer); err != nil {
-		return fmt.Errorf("%w: set local answer: %w", ErrBadSDP, err)
+		return "", fmt.Errorf("%w: set local answer: %w", ErrBadSDP, err)
 	}
-	p.announce(func() { p.answer(answer.SDP) })
-	return nil
+	return answer.SDP, nil
 }

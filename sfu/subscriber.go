@@ -211,10 +211,14 @@ func (s *Subscriber) negotiationLoop() {
 			s.holdLocalCandidates()
 			opts = &webrtc.OfferOptions{ICERestart: true}
 		}
+		if s.beginSDP() != nil {
+			return
+		}
 		offer, err := s.pc.CreateOffer(opts)
 		if err == nil {
 			err = s.pc.SetLocalDescription(offer)
 		}
+		s.endSDP()
 		if err != nil {
 			// Only a closed or broken PC fails here; Failed reports that.
 			return

@@ -18,6 +18,9 @@ import (
 	"github.com/switchyard-sfu/switchyard/signal"
 )
 
+// errClosed is what a step the client can no longer take returns.
+var errClosed = errors.New("testclient: client closed")
+
 // Message is one decoded server message; Raw keeps the whole JSON.
 type Message struct {
 	Type string
@@ -48,6 +51,10 @@ type Client struct {
 	pub, sub *webrtc.PeerConnection
 	guards   map[*webrtc.PeerConnection]*sfu.ICEGuard
 	closed   bool
+	// sdpMu makes SDP steps and ClosePeers take turns: pion v3.3.6 creates
+	// a PC's ICE agent at its first SDP step, and one created just after
+	// the PC's close is never closed (see sfu/sdpstep.go).
+	sdpMu sync.Mutex
 
 	iceServers []signal.ICEServer // from joined, for new peer connections
 	relayOnly  bool
@@ -262,6 +269,8 @@ func (c *Client) DropSocket() error { return c.ws.UnderlyingConn().Close() }
 
 // ClosePeers closes both peer connections but keeps the WebSocket.
 func (c *Client) ClosePeers() error {
+	c.sdpMu.Lock()
+	defer c.sdpMu.Unlock()
 	c.mu.Lock()
 	pub, sub := c.pub, c.sub
 	c.mu.Unlock()

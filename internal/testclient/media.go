@@ -53,11 +53,8 @@ func (c *Client) Publish(ctx context.Context, streamID string) (Tracks, error) {
 			return Tracks{}, err
 		}
 	}
-	offer, err := pc.CreateOffer(nil)
+	offer, err := c.offerPublish(pc)
 	if err != nil {
-		return Tracks{}, err
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
 		return Tracks{}, err
 	}
 	from := len(c.Messages())
@@ -114,6 +111,23 @@ func (c *Client) newPC(role string) (*webrtc.PeerConnection, error) {
 	return pc, nil
 }
 
+// offerPublish is Publish's SDP step, taking turns with ClosePeers.
+func (c *Client) offerPublish(pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) {
+	c.sdpMu.Lock()
+	defer c.sdpMu.Unlock()
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return webrtc.SessionDescription{}, errClosed
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err == nil {
+		err = pc.SetLocalDescription(offer)
+	}
+	return offer, err
+}
+
 // answerSubscribe handles a server offer, creating the subscribe PC on
 // the first one.
 func (c *Client) answerSubscribe(m Message) error {
@@ -121,16 +135,28 @@ func (c *Client) answerSubscribe(m Message) error {
 	if err := m.Decode(&msg); err != nil {
 		return err
 	}
+	answer, err := c.applySubscribeOffer(msg.SDP)
+	if err != nil || answer == "" {
+		return err
+	}
+	return c.Send(signal.SDP{Type: signal.TypeAnswer, PC: signal.PCSubscribe, SDP: answer})
+}
+
+// applySubscribeOffer is answerSubscribe's SDP step, taking turns with
+// ClosePeers (sdpMu); "" without an error: the client is closed.
+func (c *Client) applySubscribeOffer(sdp string) (string, error) {
+	c.sdpMu.Lock()
+	defer c.sdpMu.Unlock()
 	c.mu.Lock()
 	pc, closed := c.sub, c.closed
 	c.mu.Unlock()
 	if closed {
-		return nil
+		return "", nil
 	}
 	if pc == nil {
 		var err error
 		if pc, err = c.newPC(signal.PCSubscribe); err != nil {
-			return err
+			return "", err
 		}
 		pc.OnTrack(c.receive)
 		c.mu.Lock()
@@ -143,20 +169,20 @@ func (c *Client) answerSubscribe(m Message) error {
 		// Close may have run since the check above, seeing no subscribe
 		// PC to close: this one would outlive the client.
 		if closed {
-			return guard.Close()
+			return "", guard.Close()
 		}
 	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: msg.SDP}); err != nil {
-		return err
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return "", err
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := pc.SetLocalDescription(answer); err != nil {
-		return err
+		return "", err
 	}
-	return c.Send(signal.SDP{Type: signal.TypeAnswer, PC: signal.PCSubscribe, SDP: answer.SDP})
+	return answer.SDP, nil
 }
 
 // RawHandler gets each received RTP packet, undecoded, on the track's own
