@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,11 +69,18 @@ func start(t *testing.T, mutate func(*config.Config)) *harness {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, server.Options{Log: zap.NewNop(), Version: "abuse"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := servertest.Start(t, srv, waitLimit)
+	// Every goroutine the server starts, and every one those start,
+	// carries the label side=server; the test clients' carry none. A
+	// goroutine dump (logGoroutines) then says which side leaked.
+	var srv *server.Server
+	var addr string
+	pprof.Do(context.Background(), pprof.Labels("side", "server"), func(context.Context) {
+		var err error
+		if srv, err = server.New(cfg, server.Options{Log: zap.NewNop(), Version: "abuse"}); err != nil {
+			t.Fatal(err)
+		}
+		addr = servertest.Start(t, srv, waitLimit)
+	})
 	api, err := testclient.NewAPI()
 	if err != nil {
 		t.Fatal(err)

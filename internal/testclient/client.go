@@ -47,6 +47,7 @@ type Client struct {
 	messages []Message
 	pub, sub *webrtc.PeerConnection
 	guards   map[*webrtc.PeerConnection]*sfu.ICEGuard
+	trackers map[*webrtc.PeerConnection]*streamTracker // streams.go
 	closed   bool
 
 	iceServers []signal.ICEServer // from joined, for new peer connections
@@ -82,7 +83,7 @@ func Dial(ctx context.Context, api *webrtc.API, url string) (*Client, error) {
 		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}
 	c := &Client{
-		ws: ws, api: api, changed: make(chan struct{}), guards: map[*webrtc.PeerConnection]*sfu.ICEGuard{},
+		ws: ws, api: api, changed: make(chan struct{}), guards: map[*webrtc.PeerConnection]*sfu.ICEGuard{}, trackers: map[*webrtc.PeerConnection]*streamTracker{},
 		Packets: make(chan Packet, 4096), readDone: make(chan struct{}),
 	}
 	ws.SetPingHandler(func(data string) error {
@@ -269,9 +270,12 @@ func (c *Client) ClosePeers() error {
 	for _, pc := range []*webrtc.PeerConnection{pub, sub} {
 		if pc != nil {
 			c.mu.Lock()
-			guard := c.guards[pc]
+			guard, tracker := c.guards[pc], c.trackers[pc]
 			c.mu.Unlock()
 			errs = append(errs, guard.Close())
+			if tracker != nil {
+				tracker.sweep(pc) // pion's Close stopped them all
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -88,13 +88,16 @@ func (c *Client) Publish(ctx context.Context, streamID string) (Tracks, error) {
 }
 
 func (c *Client) newPC(role string) (*webrtc.PeerConnection, error) {
-	pc, err := c.api.NewPeerConnection(c.pcConfig())
+	pc, tracker, err := newTrackedPC(c.api, c.pcConfig())
 	if err != nil {
 		return nil, err
 	}
 	guard := sfu.NewICEGuard(pc)
 	c.mu.Lock()
 	c.guards[pc] = guard
+	if tracker != nil {
+		c.trackers[pc] = tracker
+	}
 	c.mu.Unlock()
 	held := c.holds(role)
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
@@ -146,8 +149,14 @@ func (c *Client) answerSubscribe(m Message) error {
 			return guard.Close()
 		}
 	}
+	c.mu.Lock()
+	tracker := c.trackers[pc]
+	c.mu.Unlock()
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: msg.SDP}); err != nil {
 		return err
+	}
+	if tracker != nil {
+		tracker.remoteChanged(pc)
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
@@ -155,6 +164,9 @@ func (c *Client) answerSubscribe(m Message) error {
 	}
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return err
+	}
+	if tracker != nil {
+		tracker.sweep(pc) // the receivers this offer stopped
 	}
 	return c.Send(signal.SDP{Type: signal.TypeAnswer, PC: signal.PCSubscribe, SDP: answer.SDP})
 }
