@@ -108,6 +108,22 @@ func (h *harness) joined(ctx context.Context, roomName, name string) *testclient
 	return c
 }
 
+// transient is joined for a client the test closes itself: nothing keeps
+// it once closed (joined's cleanup would hold every client, and the
+// memory of its closed peer connections, to the end of the test).
+func (h *harness) transient(ctx context.Context, roomName, name string) *testclient.Client {
+	h.t.Helper()
+	c, err := testclient.Dial(ctx, h.api, h.url)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := c.Join(ctx, roomName, name); err != nil {
+		c.Close()
+		h.t.Fatal(err)
+	}
+	return c
+}
+
 // control is the pair that must not notice the attack: the publisher
 // sends an audio packet every 20 ms and a chat line every 100 ms, each
 // stamped with its send time; the subscriber measures the delays.

@@ -150,13 +150,19 @@ func TestLongMeetingKeepsSDPBounded(t *testing.T) {
 	base := warmUp(ctx, t, h, ctl)
 	var peaks []int
 	groups := goroutineGroups()
+	var cs []*testclient.Client // the batch present; closed however the test ends
+	defer func() {
+		for _, c := range cs {
+			c.Close()
+		}
+	}()
 	ctl.attack(fmt.Sprintf("long meeting: %d come and go, %d at a time", total, batch), func() {
 		for b := 0; b < total/batch; b++ {
 			var wg sync.WaitGroup
-			var cs []*testclient.Client
+			cs = nil
 			for i := range batch {
 				name := fmt.Sprintf("m%d-%d", b, i)
-				c := h.joined(ctx, "main", name)
+				c := h.transient(ctx, "main", name)
 				cs = append(cs, c)
 				wg.Add(1)
 				go func() { defer wg.Done(); publishing(ctx, t, c, name) }()

@@ -2,6 +2,7 @@ package testclient
 
 import (
 	"io"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,27 +29,29 @@ import (
 // streamTracker works around it on the client's subscribe PC, as an
 // interceptor, which pion calls from inside startReceive (BindRemoteStream)
 // and Stop (UnbindRemoteStream): a stream's reads end with io.EOF once its
-// SSRC is no longer sent by the remote description (or the PC closed), and
-// a read already blocked then is woken by a read deadline. The streams
-// pion closes itself are left to it.
+// SSRC, declared by an earlier remote description, is no longer in the
+// current one (or the PC closed), and a read already blocked then is woken
+// by a read deadline. The streams pion closes itself are left to it, and
+// an SSRC no description ever declared is never ended early.
 type streamTracker struct {
 	interceptor.NoOp
 
-	live atomic.Pointer[map[uint32]bool] // SSRCs the remote description sends; nil: all, before any
+	closed atomic.Bool
+	gone   atomic.Pointer[map[uint32]bool] // declared once, not any more; read per packet
 
 	mu        sync.Mutex
+	declared  map[uint32]bool                  // by the current remote description
 	open      map[uint32]bool                  // bound by pion and not unbound
 	receivers map[*webrtc.RTPReceiver]struct{} // every receiver seen, replaced ones too
 }
 
 func newStreamTracker() *streamTracker {
-	return &streamTracker{open: map[uint32]bool{}, receivers: map[*webrtc.RTPReceiver]struct{}{}}
+	s := &streamTracker{declared: map[uint32]bool{}, open: map[uint32]bool{}, receivers: map[*webrtc.RTPReceiver]struct{}{}}
+	s.gone.Store(&map[uint32]bool{})
+	return s
 }
 
-func (s *streamTracker) isLive(ssrc uint32) bool {
-	live := s.live.Load()
-	return live == nil || (*live)[ssrc]
-}
+func (s *streamTracker) isGone(ssrc uint32) bool { return s.closed.Load() || (*s.gone.Load())[ssrc] }
 
 // BindRemoteStream runs inside pion's RTPReceiver.startReceive.
 func (s *streamTracker) BindRemoteStream(info *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
@@ -57,7 +60,7 @@ func (s *streamTracker) BindRemoteStream(info *interceptor.StreamInfo, reader in
 	s.open[ssrc] = true
 	s.mu.Unlock()
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		if !s.isLive(ssrc) {
+		if s.isGone(ssrc) {
 			return 0, nil, io.EOF
 		}
 		return reader.Read(b, a)
@@ -72,9 +75,9 @@ func (s *streamTracker) UnbindRemoteStream(info *interceptor.StreamInfo) {
 	s.mu.Unlock()
 }
 
-// Close runs at the start of PeerConnection.Close: nothing is live any more.
+// Close runs at the start of PeerConnection.Close: everything is gone.
 func (s *streamTracker) Close() error {
-	s.live.Store(&map[uint32]bool{})
+	s.closed.Store(true)
 	return nil
 }
 
@@ -97,43 +100,74 @@ func (s *streamTracker) remoteChanged(pc *webrtc.PeerConnection) {
 			}
 		}
 	}
-	s.live.Store(&live)
+	s.mu.Lock()
+	gone := map[uint32]bool{}
+	for ssrc := range *s.gone.Load() {
+		gone[ssrc] = !live[ssrc]
+	}
+	for ssrc := range s.declared {
+		gone[ssrc] = !live[ssrc]
+	}
+	maps.DeleteFunc(gone, func(_ uint32, g bool) bool { return !g })
+	s.gone.Store(&gone)
+	s.declared = live
+	s.mu.Unlock()
 	s.remember(pc)
 }
 
 func (s *streamTracker) remember(pc *webrtc.PeerConnection) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	var seen []*webrtc.RTPReceiver
 	for _, tr := range pc.GetTransceivers() {
 		if r := tr.Receiver(); r != nil {
-			s.receivers[r] = struct{}{}
+			seen = append(seen, r)
 		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range seen {
+		s.receivers[r] = struct{}{}
 	}
 }
 
 // sweep wakes every read blocked on a stream pion opened for a track the
 // remote description no longer sends, and forgets receivers that have
-// nothing live left (a late start of one is caught by its reader's check).
+// nothing left but gone tracks (a late start of one is caught by its reader's check).
+// It never holds mu while calling pion: pion holds a receiver's lock when
+// it calls Bind/UnbindRemoteStream, which take mu.
 func (s *streamTracker) sweep(pc *webrtc.PeerConnection) {
 	s.remember(pc)
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	receivers := make([]*webrtc.RTPReceiver, 0, len(s.receivers))
 	for r := range s.receivers {
+		receivers = append(receivers, r)
+	}
+	s.mu.Unlock()
+	var done []*webrtc.RTPReceiver
+	for _, r := range receivers {
 		keep := false
 		for _, t := range r.Tracks() {
 			ssrc := uint32(t.SSRC())
-			switch {
-			case s.isLive(ssrc):
+			if !s.isGone(ssrc) {
 				keep = true
-			case s.open[ssrc]:
+				continue
+			}
+			s.mu.Lock()
+			open := s.open[ssrc]
+			delete(s.open, ssrc)
+			s.mu.Unlock()
+			if open {
 				wake(t)
-				delete(s.open, ssrc)
 			}
 		}
 		if !keep {
-			delete(s.receivers, r)
+			done = append(done, r)
 		}
 	}
+	s.mu.Lock()
+	for _, r := range done {
+		delete(s.receivers, r)
+	}
+	s.mu.Unlock()
 }
 
 // wake ends a read blocked on t's stream. pion bound the stream inside
