@@ -87,6 +87,7 @@ func TestFullRoomAtTheTrackLimitNegotiatesForEveryone(t *testing.T) {
 	base := warmUp(ctx, t, h, ctl)
 	var clients []*testclient.Client
 	var sizes []int
+	groups := goroutineGroups()
 	ctl.attack(fmt.Sprintf("full room: %d participants × %d tracks", load+2, h.cfg.Limits.MaxTracks), func() {
 		var wg sync.WaitGroup
 		for i := range load {
@@ -120,7 +121,7 @@ func TestFullRoomAtTheTrackLimitNegotiatesForEveryone(t *testing.T) {
 		waitReceiving(ctx, t, ctl.sub, base, false)
 	})
 	if t.Failed() {
-		logGoroutines(t, nil)
+		logGoroutines(t, groups)
 	}
 	t.Logf("subscribe answers: %d tracks each, %d–%d bytes (signaling.max_message_size %d)",
 		2*(load-1), minOf(sizes), maxOf(sizes), h.cfg.Signaling.MaxMessageSize)
