@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,11 +69,18 @@ func start(t *testing.T, mutate func(*config.Config)) *harness {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, server.Options{Log: zap.NewNop(), Version: "abuse"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := servertest.Start(t, srv, waitLimit)
+	// Every goroutine the server starts, and every one those start,
+	// carries the label side=server; the test clients' carry none. A
+	// goroutine dump (logGoroutines) then says which side leaked.
+	var srv *server.Server
+	var addr string
+	pprof.Do(context.Background(), pprof.Labels("side", "server"), func(context.Context) {
+		var err error
+		if srv, err = server.New(cfg, server.Options{Log: zap.NewNop(), Version: "abuse"}); err != nil {
+			t.Fatal(err)
+		}
+		addr = servertest.Start(t, srv, waitLimit)
+	})
 	api, err := testclient.NewAPI()
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +103,22 @@ func (h *harness) joined(ctx context.Context, roomName, name string) *testclient
 	h.t.Helper()
 	c := h.dial(ctx)
 	if _, err := c.Join(ctx, roomName, name); err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+// transient is joined for a client the test closes itself: nothing keeps
+// it once closed (joined's cleanup would hold every client, and the
+// memory of its closed peer connections, to the end of the test).
+func (h *harness) transient(ctx context.Context, roomName, name string) *testclient.Client {
+	h.t.Helper()
+	c, err := testclient.Dial(ctx, h.api, h.url)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := c.Join(ctx, roomName, name); err != nil {
+		c.Close()
 		h.t.Fatal(err)
 	}
 	return c

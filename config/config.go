@@ -110,6 +110,10 @@ type SessionLogConfig struct {
 	// holds this many MiB, or its first record is this old; 0 = never.
 	MaxSizeMB int           `yaml:"max_size_mb"`
 	MaxAge    time.Duration `yaml:"max_age"`
+	// MaxSegments is how many rotated files to keep; older ones are
+	// deleted unless a webhook still has to deliver from them or a
+	// session still open joined in them (sessionlog/retention.go). 0 = all.
+	MaxSegments int `yaml:"max_segments"`
 }
 
 // Default returns the built-in configuration: a server that works on

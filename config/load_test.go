@@ -101,6 +101,7 @@ func TestKeys(t *testing.T) {
 		"log.level", "log.format",
 		"session_log.path",
 		"session_log.max_size_mb", "session_log.max_age",
+		"session_log.max_segments",
 		"auth.secret", "auth.secret_file",
 		"auth.require_socket_token",
 		"shutdown.drain_timeout",
@@ -424,6 +425,7 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"auth.require_socket_token":    {"true", true},
 		"session_log.max_size_mb":      {"64", 64},
 		"session_log.max_age":          {"24h", 24 * time.Hour},
+		"session_log.max_segments":     {"30", 30},
 	}
 	if len(values) != len(keys) {
 		t.Fatalf("test covers %d keys, Config has %d", len(values), len(keys))

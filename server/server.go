@@ -101,7 +101,8 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	if cfg.SessionLog.Path != "" {
 		var recovery sessionlog.Recovery
 		sessions, recovery, err = sessionlog.OpenRotating(cfg.SessionLog.Path, time.Now, sessionlog.Rotation{
-			MaxBytes: int64(cfg.SessionLog.MaxSizeMB) << 20, MaxAge: cfg.SessionLog.MaxAge})
+			MaxBytes: int64(cfg.SessionLog.MaxSizeMB) << 20, MaxAge: cfg.SessionLog.MaxAge,
+			MaxSegments: cfg.SessionLog.MaxSegments})
 		if err != nil {
 			_ = s.closeNetwork()
 			return nil, fmt.Errorf("session log: %w", err)
@@ -117,6 +118,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		}
 		if s.hooks != nil {
 			obs = append(obs, webhookWake{s.hooks})
+			sessions.Retain(s.hooks.OldestSegment) // retention keeps what is undelivered
 		}
 	}
 	if s.cluster, err = s.newClusterNode(cfg, log); err != nil {

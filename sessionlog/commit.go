@@ -10,7 +10,8 @@ import (
 type batch struct {
 	buf     []byte
 	records int
-	done    chan struct{} // closed once err is set
+	events  []sessionEvent // its joins and leaves, for retention
+	done    chan struct{}  // closed once err is set
 	err     error
 }
 
@@ -68,6 +69,9 @@ func (l *Log) Submit(r Record) Pending {
 	}
 	l.next.buf = append(append(l.next.buf, line...), '\n')
 	l.next.records++
+	if r.Event == EventJoin || r.Event == EventLeave {
+		l.next.events = append(l.next.events, sessionEvent{sessionKey{r.Room, r.ParticipantID}, r.Event == EventJoin})
+	}
 	return Pending{l.next}
 }
 
@@ -91,14 +95,22 @@ func (l *Log) writeLoop() {
 
 		l.fileMu.Lock()
 		var err error
+		rotated := false
 		if l.dueLocked(len(b.buf)) {
 			err = l.rotateLocked()
+			rotated = err == nil
 		}
 		var broken *brokenError
 		if !errors.As(err, &broken) {
 			// A failed rename leaves the old segment live: the batch still
 			// goes to disk, only later than planned into a new file.
 			err = l.writeLocked(b.buf)
+		}
+		if err == nil {
+			l.trackOpen(b.events)
+		}
+		if rotated {
+			l.pruneLocked()
 		}
 		l.fileMu.Unlock()
 

@@ -117,7 +117,7 @@ func open(path string, now func() time.Time, rot Rotation) (*Log, Recovery, erro
 	if created {
 		syncDir(filepath.Dir(path))
 	}
-	l := &Log{f: f, now: now, writerOn: make(chan struct{}), rs: rotationState{rot: rot, path: path}}
+	l := &Log{f: f, now: now, writerOn: make(chan struct{}), rs: rotationState{rot: rot, path: path, openJoins: map[sessionKey]int64{}}}
 	l.queued.L = &l.mu
 	rec, err := l.recover(path)
 	if err != nil {

@@ -13,6 +13,9 @@ import (
 type Rotation struct {
 	MaxBytes int64         // rotate before a write would take the file past this
 	MaxAge   time.Duration // rotate once the file's first write is this old
+	// MaxSegments is how many rotated segments to keep (0: all); older
+	// ones are deleted at each rotation unless still needed (retention.go).
+	MaxSegments int
 }
 
 // OpenRotating is Open with rotation. Recovery reads every segment, so a
@@ -28,6 +31,9 @@ type rotationState struct {
 	path  string
 	seq   int64     // the live segment's number
 	first time.Time // when the live segment got its first bytes; zero while empty
+
+	readers   []func() int64       // Retain
+	openJoins map[sessionKey]int64 // open sessions → the segment of their join
 }
 
 // dueLocked reports whether n more bytes should go to a new segment.

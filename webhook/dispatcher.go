@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-sfu/switchyard/sessionlog"
@@ -131,6 +132,7 @@ type worker struct {
 	cur    *cursor
 	wake   chan struct{}
 	caught chan struct{} // receives whenever the worker reaches the log's end
+	seq    atomic.Int64  // cur.Seq, for OldestSegment from other goroutines
 }
 
 func (d *Dispatcher) newWorker(url string) (*worker, error) {
@@ -160,7 +162,29 @@ func (d *Dispatcher) newWorker(url string) (*worker, error) {
 		}
 		d.log.Info("webhook subscription starts at the log's end", zap.String("url", url), zap.Int64("segment", next.Seq), zap.Int64("offset", next.Offset))
 	}
-	return &worker{d: d, url: url, path: path, cur: c, wake: make(chan struct{}, 1), caught: make(chan struct{}, 1)}, nil
+	w := &worker{d: d, url: url, path: path, cur: c, wake: make(chan struct{}, 1), caught: make(chan struct{}, 1)}
+	w.seq.Store(c.Seq)
+	return w, nil
+}
+
+// OldestSegment is the lowest session log segment a URL's deliveries
+// still have to read (0: none but the live one), for the log's retention
+// (sessionlog.Log.Retain): a lagging receiver's events are not deleted
+// before they are delivered.
+func (d *Dispatcher) OldestSegment() int64 {
+	var oldest int64
+	for _, w := range d.workers {
+		if seq := w.seq.Load(); seq > 0 && (oldest == 0 || seq < oldest) {
+			oldest = seq
+		}
+	}
+	return oldest
+}
+
+// moveTo moves the cursor and publishes its segment.
+func (w *worker) moveTo(p sessionlog.Position) {
+	w.cur.moveTo(p)
+	w.seq.Store(p.Seq)
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -194,7 +218,7 @@ func (w *worker) run(ctx context.Context) {
 					return
 				}
 			}
-			w.cur.moveTo(e.Pos)
+			w.moveTo(e.Pos)
 			if err := w.cur.save(w.path, false); err != nil {
 				w.d.log.Warn("webhook cursor not saved", zap.Error(err))
 			}
@@ -203,7 +227,7 @@ func (w *worker) run(ctx context.Context) {
 			continue // there may be more
 		}
 		if err == nil && next != w.cur.pos() {
-			w.cur.moveTo(next) // stepped over unparseable lines or into the next segment
+			w.moveTo(next) // stepped over unparseable lines or into the next segment
 		}
 		select {
 		case w.caught <- struct{}{}:

@@ -89,3 +89,59 @@ func savedCursorSeq(t *testing.T, dir string) int64 {
 	}
 	return c.Seq
 }
+
+// With retention on, a receiver that is down keeps the segment its cursor
+// is in (and every later one): once it is back, every event still arrives
+// once, in order; after that, retention deletes what it has delivered.
+func TestRetentionKeepsWhatALaggingDeliveryNeeds(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "sessions.jsonl")
+	const keep = 2
+	log, _, err := sessionlog.OpenRotating(logPath, nil, sessionlog.Rotation{MaxBytes: 2000, MaxSegments: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	r := webhooktest.New(t, testKey, 0)
+	d := newTestDispatcher(t, dir, logPath, r.URL())
+	log.Retain(d.OldestSegment)
+	r.Down()
+	want := churn(t, log, 0, 40) // many rotations while nothing is delivered
+	files, err := sessionlog.Files(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) <= keep+2 || !strings.HasSuffix(files[0], ".000001") {
+		t.Fatalf("segments %v: retention deleted what the lagging receiver needs", files)
+	}
+	r.Up()
+	events := r.Wait(want, 30*time.Second)
+	if len(events) != want {
+		t.Fatalf("receiver has %d distinct events, want %d", len(events), want)
+	}
+	for _, b := range r.Problems() {
+		t.Error(b)
+	}
+	for roomName, list := range webhooktest.CheckOrder(t, events) {
+		for i, ev := range list {
+			if wantType := sessionOrder[i%len(sessionOrder)]; ev.Type != wantType {
+				t.Fatalf("room %s event %d is %s, want %s", roomName, i, ev.Type, wantType)
+			}
+		}
+	}
+	// Delivered: the next rotations let the old segments go.
+	want += churn(t, log, 100, 10)
+	r.Wait(want, 30*time.Second)
+	after, err := sessionlog.Files(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) > keep+2 { // the kept ones, the live one, and one the cursor may still be in
+		t.Fatalf("after delivery: segments %v, want about %d", after, keep+1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -50,6 +50,7 @@ type Client struct {
 	messages []Message
 	pub, sub *webrtc.PeerConnection
 	guards   map[*webrtc.PeerConnection]*sfu.ICEGuard
+	trackers map[*webrtc.PeerConnection]*streamTracker // streams.go
 	closed   bool
 	// sdpMu makes SDP steps and ClosePeers take turns: pion v3.3.6 creates
 	// a PC's ICE agent at its first SDP step, and one created just after
@@ -89,7 +90,7 @@ func Dial(ctx context.Context, api *webrtc.API, url string) (*Client, error) {
 		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}
 	c := &Client{
-		ws: ws, api: api, changed: make(chan struct{}), guards: map[*webrtc.PeerConnection]*sfu.ICEGuard{},
+		ws: ws, api: api, changed: make(chan struct{}), guards: map[*webrtc.PeerConnection]*sfu.ICEGuard{}, trackers: map[*webrtc.PeerConnection]*streamTracker{},
 		Packets: make(chan Packet, 4096), readDone: make(chan struct{}),
 	}
 	ws.SetPingHandler(func(data string) error {
@@ -278,9 +279,12 @@ func (c *Client) ClosePeers() error {
 	for _, pc := range []*webrtc.PeerConnection{pub, sub} {
 		if pc != nil {
 			c.mu.Lock()
-			guard := c.guards[pc]
+			guard, tracker := c.guards[pc], c.trackers[pc]
 			c.mu.Unlock()
 			errs = append(errs, guard.Close())
+			if tracker != nil {
+				tracker.sweep(pc) // pion's Close stopped them all
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -85,13 +85,16 @@ func (c *Client) Publish(ctx context.Context, streamID string) (Tracks, error) {
 }
 
 func (c *Client) newPC(role string) (*webrtc.PeerConnection, error) {
-	pc, err := c.api.NewPeerConnection(c.pcConfig())
+	pc, tracker, err := newTrackedPC(c.api, c.pcConfig())
 	if err != nil {
 		return nil, err
 	}
 	guard := sfu.NewICEGuard(pc)
 	c.mu.Lock()
 	c.guards[pc] = guard
+	if tracker != nil {
+		c.trackers[pc] = tracker
+	}
 	c.mu.Unlock()
 	held := c.holds(role)
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
@@ -172,8 +175,14 @@ func (c *Client) applySubscribeOffer(sdp string) (string, error) {
 			return "", guard.Close()
 		}
 	}
+	c.mu.Lock()
+	tracker := c.trackers[pc]
+	c.mu.Unlock()
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return "", err
+	}
+	if tracker != nil {
+		tracker.remoteChanged(pc)
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
@@ -181,6 +190,9 @@ func (c *Client) applySubscribeOffer(sdp string) (string, error) {
 	}
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return "", err
+	}
+	if tracker != nil {
+		tracker.sweep(pc) // the receivers this offer stopped
 	}
 	return answer.SDP, nil
 }

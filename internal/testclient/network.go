@@ -2,6 +2,7 @@ package testclient
 
 import (
 	"github.com/pion/ice/v2"
+	"github.com/pion/interceptor"
 	"github.com/pion/transport/v2"
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/sfu"
@@ -38,7 +39,13 @@ func NewAPIWithNet(n transport.Net, networks ...webrtc.NetworkType) (*webrtc.API
 	// arrived before its trickled candidate) for 1 s before nominating; a
 	// browser does not, and everyone subscribing meanwhile would wait too.
 	s.SetPrflxAcceptanceMinWait(0)
-	return webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithSettingEngine(s)), nil
+	// Each PC gets a streamTracker (streams.go), for a pion leak.
+	f := &trackers{}
+	registry := &interceptor.Registry{}
+	registry.Add(f)
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithSettingEngine(s), webrtc.WithInterceptorRegistry(registry))
+	apiTrackers.Store(api, f)
+	return api, nil
 }
 
 // RelayOnly makes peer connections created from now on use TURN relay

@@ -52,8 +52,9 @@ func (r *Receiver) URL() string { return "http://" + r.addr + "/hook" }
 
 func (r *Receiver) serve(ln net.Listener) {
 	r.ln = ln
-	r.srv = &http.Server{Handler: http.HandlerFunc(r.handle)}
-	go func() { _ = r.srv.Serve(ln) }()
+	srv := &http.Server{Handler: http.HandlerFunc(r.handle)}
+	r.srv = srv // Down clears the field; the goroutine keeps its own
+	go func() { _ = srv.Serve(ln) }()
 }
 
 // Down closes the port: deliveries get connection refused.
