@@ -239,6 +239,9 @@ func TestFencingOnNATSLoss(t *testing.T) {
 		t.Fatalf("fenced Acquire = %v, want ErrClusterLost", err)
 	}
 	startNATS(t, dir, tcpPort)
+	// Close x before this second NATS stops (cleanups run last first):
+	// closing with NATS gone waits out two JetStream timeouts, 10 s.
+	t.Cleanup(func() { _ = x.Close(context.Background()) })
 	eventually(t, 10*time.Second, "x re-registered", func() bool { inc := x.incarnation(); return inc != 0 && inc != old })
 	recs := readLog(t, url)
 	if len(recs) != 2 || recs[1].Reason != string(room.ReasonClusterLost) {

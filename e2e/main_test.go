@@ -20,7 +20,7 @@
 //	SWITCHYARD_REQUIRE_BROWSER=1  fail instead of skip when browsers cannot run (CI)
 //	SWITCHYARD_CHROMIUM=PATH      use another Chromium binary
 //	SWITCHYARD_E2E_RUNS=N         repeat each presence-edge cause N times (p50/p99 tables)
-//	SWITCHYARD_QLAB_SCALE=F       run the quality lab's scenarios at F times their length (default 0.2)
+//	SWITCHYARD_QLAB_SCALE=F       run the quality lab's scenarios at F times their length (default 0.2, 0.1 with -race)
 //	SWITCHYARD_QLAB_BOUNDS=1      run the quality lab at full length and assert issue 15's bounds
 //
 // When a test fails it prints each page's wire trace (socket messages,

@@ -1,15 +1,6 @@
 package room
 
-import (
-	"errors"
-	"fmt"
-)
-
-// Errors from the operator actions below.
-var (
-	ErrNoSuchRoom        = errors.New("room: no such room")
-	ErrNoSuchParticipant = errors.New("room: no such participant in that room")
-)
+import "fmt"
 
 // Find returns the live participants of roomName whose id or identity is
 // who: one for a participant id, any number for an identity.

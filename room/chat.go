@@ -1,7 +1,6 @@
 package room
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -18,14 +17,6 @@ const (
 	MaxChatLength = 1000
 	ChatRate      = 5
 	ChatBurst     = 10
-)
-
-// Errors SendChat returns; the session goes on after each.
-var (
-	ErrChatEmpty   = errors.New("room: empty chat message")
-	ErrChatTooLong = errors.New("room: chat message too long")
-	ErrRateLimited = errors.New("room: too many chat messages")
-	ErrChatBadText = errors.New("room: chat text has control characters")
 )
 
 // SendChat relays text to everyone in p's room, p included, with p's id

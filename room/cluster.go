@@ -1,9 +1,6 @@
 package room
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // Leave reasons a cluster gives (see docs/cluster.md).
 const (
@@ -14,10 +11,6 @@ const (
 	// than its lease, so it fenced itself and closed its own sessions.
 	ReasonClusterLost Reason = "cluster-lost"
 )
-
-// ErrClusterLost refuses a join while this node is not a live member of
-// its cluster (not yet registered, or fenced after losing NATS).
-var ErrClusterLost = errors.New("room: this node is not connected to its cluster and takes no joins")
 
 // Placement tells a Manager in a cluster where each room lives. The
 // Manager asks before every join and reports every departure, so the

@@ -2,16 +2,11 @@ package room
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
 // HTTP signaling (WHIP/WHEP, package whip) has no channel to trickle on:
 // the answer carries every candidate, so these wait for gathering to end.
-
-// ErrNoSource refuses a WHEP offer when the room has nobody (or not the
-// named participant) publishing.
-var ErrNoSource = errors.New("room: nothing to play")
 
 // PublishOffer applies an offer to the publish PC and returns the answer
 // with all local candidates in it, waiting for gathering within ctx. The

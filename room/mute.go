@@ -1,14 +1,10 @@
 package room
 
 import (
-	"errors"
 	"fmt"
 
 	"go.uber.org/zap"
 )
-
-// ErrUnknownTrack means the participant publishes no track of that id.
-var ErrUnknownTrack = errors.New("room: unknown track")
 
 // SetTrackMuted mutes or unmutes one of p's tracks: while muted, the
 // server forwards nothing of it. Everyone in the room, p included, hears

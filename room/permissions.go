@@ -1,13 +1,6 @@
 package room
 
-import (
-	"errors"
-	"time"
-)
-
-// ErrPermissionDenied refuses a request the participant's join token does
-// not allow, such as a publish offer without publish permission.
-var ErrPermissionDenied = errors.New("room: permission denied")
+import "time"
 
 // Permissions say what a participant may do in its room. With auth off
 // everyone has AllPermissions; with auth on they come from the join token.

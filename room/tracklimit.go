@@ -1,7 +1,6 @@
 package room
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -10,10 +9,6 @@ import (
 // Options.MaxTracks is 0: a camera, a microphone, a screen share and its
 // audio, with room to spare.
 const DefaultMaxTracks = 4
-
-// ErrTooManyTracks refuses an offer that would publish more tracks than
-// the limit; the publish PC stays as it was.
-var ErrTooManyTracks = errors.New("room: too many published tracks")
 
 // maxTracks is the configured limit or its default.
 func (m *Manager) maxTracks() int {

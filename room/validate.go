@@ -1,21 +1,9 @@
 package room
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/switchyard-sfu/switchyard/internal/printable"
-)
-
-// Errors returned by Join; callers map them to protocol error codes.
-var (
-	ErrBadRoomName  = errors.New("room: bad room name")
-	ErrBadName      = errors.New("room: bad display name")
-	ErrRoomFull     = errors.New("room: room is full")
-	ErrShuttingDown = errors.New("room: server is shutting down")
-	ErrUnknown      = errors.New("room: unknown participant")
-	ErrBadSecret    = errors.New("room: wrong leave secret")
-	ErrLeft         = errors.New("room: participant has left")
 )
 
 const maxNameLength = 64

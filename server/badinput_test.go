@@ -10,6 +10,12 @@ import (
 	"github.com/switchyard-sfu/switchyard/signal"
 )
 
+// Bad input through the real stack: one malformed message, the three
+// that only the real sfu refuses (SDP, state, candidate), and the
+// configured size limit. Every other malformed or misdirected message is
+// in signal's TestDispatchRefusesBadMessages and
+// TestReadLoopRefusesFramesAndLeavesOnClose; this test proves the session
+// and the room go on after them.
 func TestBadInputGetsAnErrorAndTheSessionGoesOn(t *testing.T) {
 	cfg := testConfig()
 	h := startServer(t, cfg)
@@ -25,18 +31,9 @@ func TestBadInputGetsAnErrorAndTheSessionGoesOn(t *testing.T) {
 		code string
 	}{
 		{"not JSON", func() error { return c.SendRaw(websocket.TextMessage, []byte("{not json")) }, signal.CodeBadMessage},
-		{"JSON but not an object", func() error { return c.SendRaw(websocket.TextMessage, []byte(`[1,2]`)) }, signal.CodeBadMessage},
-		{"binary frame", func() error { return c.SendRaw(websocket.BinaryMessage, []byte{1, 2, 3}) }, signal.CodeBadMessage},
-		{"missing type", func() error { return c.Send(map[string]string{"room": "x"}) }, signal.CodeBadMessage},
-		{"unknown type", func() error { return c.Send(map[string]string{"type": "teleport"}) }, signal.CodeUnknownType},
-		{"wrong field type", func() error { return c.SendRaw(websocket.TextMessage, []byte(`{"type":"join","room":7}`)) }, signal.CodeBadMessage},
-		{"bad room name", func() error { return c.Send(signal.Join{Type: signal.TypeJoin, Room: "no spaces", Name: "M"}) }, signal.CodeBadMessage},
 		{"garbage SDP", func() error {
 			return c.Send(signal.SDP{Type: signal.TypeOffer, PC: signal.PCPublish, SDP: "v=0\r\nthis is not sdp\r\n"})
 		}, signal.CodeBadSDP},
-		{"offer on the subscribe pc", func() error {
-			return c.Send(signal.SDP{Type: signal.TypeOffer, PC: signal.PCSubscribe, SDP: "v=0"})
-		}, signal.CodeBadMessage},
 		{"answer nobody asked for", func() error {
 			return c.Send(signal.SDP{Type: signal.TypeAnswer, PC: signal.PCSubscribe, SDP: "v=0\r\n"})
 		}, signal.CodeWrongState},
@@ -85,29 +82,6 @@ func TestBadInputGetsAnErrorAndTheSessionGoesOn(t *testing.T) {
 	}
 }
 
-func TestRequestsBeforeJoinAreRefused(t *testing.T) {
-	h := startServer(t, testConfig())
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	c := h.dial(ctx)
-	for _, msg := range []any{
-		signal.SDP{Type: signal.TypeOffer, PC: signal.PCPublish, SDP: "v=0"},
-		signal.Leave{Type: signal.TypeLeave},
-	} {
-		from := len(c.Messages())
-		if err := c.Send(msg); err != nil {
-			t.Fatal(err)
-		}
-		m, _, err := c.WaitType(ctx, from, signal.TypeError)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(string(m.Raw), signal.CodeNotJoined) {
-			t.Fatalf("got %s, want %s", m.Raw, signal.CodeNotJoined)
-		}
-	}
-}
-
 func TestHugeMessageClosesOnlyThatSocket(t *testing.T) {
 	cfg := testConfig()
 	h := startServer(t, cfg)
@@ -128,22 +102,5 @@ func TestHugeMessageClosesOnlyThatSocket(t *testing.T) {
 	}
 	if _, n := h.srv.Rooms().Counts(); n != 1 {
 		t.Fatalf("%d participants, want the bystander only", n)
-	}
-}
-
-func TestRoomFull(t *testing.T) {
-	cfg := testConfig()
-	cfg.Room.MaxParticipants = 2
-	h := startServer(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	h.joined(ctx, "small", "One")
-	h.joined(ctx, "small", "Two")
-	c := h.dial(ctx)
-	if _, err := c.Join(ctx, "small", "Three"); err == nil || !strings.Contains(err.Error(), signal.CodeRoomFull) {
-		t.Fatalf("third join: %v, want %s", err, signal.CodeRoomFull)
-	}
-	if _, err := c.Join(ctx, "other", "Three"); err != nil {
-		t.Fatalf("join another room after room-full: %v", err)
 	}
 }

@@ -147,23 +147,3 @@ func TestDrainCutShortByCancel(t *testing.T) {
 		t.Fatal("drain ignored the cancel")
 	}
 }
-
-// A joined client that tries to switch rooms while the server drains is
-// refused and stays where it is: the drain must not end its session.
-func TestSwitchingRoomsWhileDrainingKeepsTheSession(t *testing.T) {
-	h := startServer(t, testConfig())
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	ann, _ := h.joined(ctx, "r", "Ann")
-	h.startDrain(time.Minute)
-	waitDraining(ctx, t, ann, time.Minute)
-
-	_, err := ann.JoinToken(ctx, "s", "Ann", "")
-	var refused *testclient.RefusedError
-	if !errors.As(err, &refused) || refused.Code != signal.CodeDraining {
-		t.Fatalf("switching rooms while draining: %v, want %s", err, signal.CodeDraining)
-	}
-	if _, n := h.srv.rooms.Counts(); n != 1 {
-		t.Fatalf("%d participants after the refused switch, want Ann still in r", n)
-	}
-}

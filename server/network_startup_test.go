@@ -124,6 +124,9 @@ func TestStartupLearnsPublicIPFromSTUN(t *testing.T) {
 }
 
 func TestStartupFailsClearlyWhenSTUNDoesNotAnswer(t *testing.T) {
+	// Nearly all of it is waiting out the STUN timeout (5 s), on no CPU:
+	// it can wait beside the other parallel tests.
+	t.Parallel()
 	silent, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -33,10 +33,15 @@ func (s *session) admit(msg Join) (room.JoinRequest, error) {
 // AnnounceDrain tells every open connection that the server drains until
 // deadline; the room manager refuses their joins meanwhile.
 func (h *Handler) AnnounceDrain(deadline time.Time) {
-	msg := ServerDraining{Type: TypeServerDraining, Deadline: deadline.UTC(), DeadlineMS: max(0, time.Until(deadline).Milliseconds())}
+	msg := drainMessage(deadline)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.drainUntil = deadline
 	for s := range h.sessions {
 		s.send(msg)
 	}
+}
+
+func drainMessage(deadline time.Time) ServerDraining {
+	return ServerDraining{Type: TypeServerDraining, Deadline: deadline.UTC(), DeadlineMS: max(0, time.Until(deadline).Milliseconds())}
 }

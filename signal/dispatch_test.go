@@ -96,6 +96,7 @@ func TestDispatchRefusesBadMessages(t *testing.T) {
 		contains string
 	}{
 		{false, "not json", CodeBadMessage, "", "not a JSON object"},
+		{false, "[1,2]", CodeBadMessage, "", "not a JSON object"},
 		{false, "{\"type\":\"chat\",\"text\":\"\xff\"}", CodeBadMessage, "", "UTF-8"},
 		{false, `{"room":"r"}`, CodeBadMessage, "", "missing type"},
 		{false, `{"type":"dance"}`, CodeUnknownType, "dance", "dance"},
@@ -209,6 +210,14 @@ func TestDispatchJoinRefusals(t *testing.T) {
 		s.dispatch([]byte(`{"type":"leave"}`))
 		if code, _ := errorReply(t, s); code != CodeNotJoined {
 			t.Errorf("after a refused join, leave got %s, want not-joined", code)
+		}
+		// The refusal ended nothing: the same session joins another room.
+		rooms.mu.Lock()
+		rooms.refused, rooms.joinErr = nil, nil
+		rooms.mu.Unlock()
+		s.dispatch([]byte(`{"type":"join","room":"other","name":"ann"}`))
+		if got := sent(t, s); len(got) != 0 || len(rooms.members) != 1 || rooms.requests[len(rooms.requests)-1].Room != "other" {
+			t.Errorf("after a join refused with %v/%v, joining another room: replies %v, %d members", c.refused, c.joinErr, got, len(rooms.members))
 		}
 	}
 

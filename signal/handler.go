@@ -58,8 +58,11 @@ type Handler struct {
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	closing  bool
-	wg       sync.WaitGroup
-	caps     connCaps
+	// drainUntil is the drain's deadline once AnnounceDrain ran (a drain
+	// is never called off), zero before.
+	drainUntil time.Time
+	wg         sync.WaitGroup
+	caps       connCaps
 }
 
 // NewHandler serves signaling sessions that join rooms in rooms.
@@ -100,16 +103,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has already answered with an HTTP error
 	}
 	s := newSession(conn, managerRooms{h.rooms}, h.opts, h.log)
-	h.mu.Lock()
-	h.sessions[s] = struct{}{}
-	if h.closing { // Shutdown began during the upgrade and missed s
-		s.closeWith(websocket.CloseGoingAway, "server shutting down")
-	}
-	h.mu.Unlock()
+	h.register(s)
 	s.run()
 	h.mu.Lock()
 	delete(h.sessions, s)
 	h.mu.Unlock()
+}
+
+// register adds s to the open sessions. The client's handshake is already
+// complete, so whatever began during the upgrade must reach s too: a
+// Shutdown closes it, a drain is announced to it (as to every socket that
+// opens while the drain lasts).
+func (h *Handler) register(s *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sessions[s] = struct{}{}
+	if h.closing {
+		s.closeWith(websocket.CloseGoingAway, "server shutting down")
+	}
+	if !h.drainUntil.IsZero() {
+		s.send(drainMessage(h.drainUntil))
+	}
 }
 
 // Shutdown refuses new sessions, closes the open ones (going away) and

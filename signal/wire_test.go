@@ -89,12 +89,17 @@ func TestLeftClosesTheSocketForKickAndShutdown(t *testing.T) {
 	}
 }
 
+// Every session is told, including one whose upgrade raced the
+// announcement (its client had seen the handshake complete) and one that
+// connects later in the drain.
 func TestDrainTellsEverySession(t *testing.T) {
 	h := &Handler{sessions: map[*session]struct{}{}}
 	a, b := testSession(t, &fakeRooms{}, Options{}), testSession(t, &fakeRooms{}, Options{})
 	h.sessions[a], h.sessions[b] = struct{}{}, struct{}{}
 	h.AnnounceDrain(time.Now().Add(time.Minute))
-	for _, s := range []*session{a, b} {
+	late := testSession(t, &fakeRooms{}, Options{})
+	h.register(late)
+	for _, s := range []*session{a, b, late} {
 		msgs := sent(t, s)
 		if len(msgs) != 1 || msgs[0]["type"] != TypeServerDraining || msgs[0]["deadline_ms"].(float64) <= 0 {
 			t.Fatalf("drain sent %v", msgs)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchyard-sfu/switchyard/config"
+	"github.com/switchyard-sfu/switchyard/internal/loopback"
 	"github.com/switchyard-sfu/switchyard/server"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -23,19 +24,12 @@ import (
 // /proc/<pid>/stat apart from the load generator's.
 const childEnv = "SWITCHYARD_BENCH_SERVER"
 
-// childConfig is the server the bench starts: the shipped defaults, on
-// loopback only, with rooms large enough for the biggest sweep.
+// childConfig is the server the bench starts: the shipped defaults on
+// loopback only (internal/loopback, as the tests' servers), with rooms
+// large enough for the biggest sweep.
 func childConfig() config.Config {
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.ICE.Interfaces = []string{"lo"}
-	cfg.ICE.UDP4Only = true
+	cfg := loopback.Config()
 	cfg.ICE.Loopback = true
-	// One UDP port as in production, but an OS-chosen one, so runs (and
-	// tests) never collide; no ICE-TCP: every client here has UDP.
-	cfg.ICE.UDPListen = "127.0.0.1:0"
-	cfg.ICE.TCPListen = ""
-	cfg.SessionLog.Path = ""
 	cfg.Room.MaxParticipants = 10000
 	cfg.HTTP.MaxWebSocketsPerIP = 0 // every simulated client is 127.0.0.1
 	return cfg
