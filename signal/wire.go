@@ -5,7 +5,6 @@ package signal
 
 import (
 	"time"
-
 )
 
 // Every message on the wire, both ways: docs/protocol.md describes these
