@@ -1,0 +1,259 @@
+package sfu
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/transport/v2"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// Batched egress under the ICE UDP mux. Every packet the server sends on
+// the mux's socket — RTP, RTCP, DTLS, STUN, to every subscriber — goes
+// through egressConn.WriteTo, which copies it into a slot of a ring and
+// returns. One sender goroutine per socket sleeps until a packet is
+// queued, then sends whatever is queued, up to egressBatch packets, with
+// one sendmmsg. Batches form by themselves when writers outpace one
+// syscall; a lone packet on an idle socket leaves at once, so latency does
+// not grow. One FIFO per socket keeps every destination's order.
+//
+// UDP GSO is left out: it needs every segment of a send to go to the same
+// destination, and a batch here holds one or two packets per subscriber.
+const (
+	egressBatch = 32
+	// egressQueueLength bounds the packets waiting per socket: several
+	// keyframe bursts to a hundred subscribers. Slots are touched as the
+	// ring turns, so this costs egressQueueLength × egressSlotSize of
+	// memory per socket (3 MB), not per subscriber.
+	egressQueueLength = 2048
+	// egressSlotSize fits any packet of an Ethernet MTU; a larger one is
+	// sent directly (see WriteTo).
+	egressSlotSize = 1536
+	// egressDrainTimeout bounds how long Close waits for queued packets.
+	egressDrainTimeout = 100 * time.Millisecond
+)
+
+// batchWriter is the sendmmsg of x/net's ipv4/ipv6 PacketConn; tests
+// substitute their own to count calls.
+type batchWriter interface {
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+// egressCounters are shared by every egress socket of an engine.
+type egressCounters struct {
+	packets atomic.Uint64 // packets handed to the kernel
+	batches atomic.Uint64 // sendmmsg calls
+	dropped atomic.Uint64 // packets refused because the queue was full
+	failed  atomic.Uint64 // packets the kernel refused
+}
+
+type egressSlot struct {
+	n    int
+	addr net.UDPAddr // IP points into ip: no allocation per packet
+	ip   [net.IPv6len]byte
+	buf  [egressSlotSize]byte
+}
+
+// egressConn is a UDP socket whose writes are queued and batched; reads
+// and everything else go to the socket untouched.
+type egressConn struct {
+	transport.UDPConn
+	udp   *net.UDPConn
+	ipv6  bool // the socket's family: sendmmsg takes only its own
+	batch batchWriter
+	stats *egressCounters
+
+	mu      sync.Mutex
+	wake    sync.Cond // the sender waits on it for packets
+	waiting bool      // the sender is asleep in wake.Wait
+	closed  bool
+	slots   []egressSlot
+	head    int // oldest queued packet
+	count   int // queued packets, including the batch being sent
+
+	msgs      []ipv4.Message // the sender's: one batch
+	closeOnce sync.Once
+	closeErr  error
+	exited    chan struct{}
+}
+
+// newEgressConn takes over conn's writes and starts its sender; Close
+// stops it and closes conn.
+func newEgressConn(conn *net.UDPConn, stats *egressCounters) *egressConn {
+	local, _ := conn.LocalAddr().(*net.UDPAddr)
+	v6 := local != nil && local.IP.To4() == nil && len(local.IP) == net.IPv6len
+	var bw batchWriter = ipv4.NewPacketConn(conn)
+	if v6 {
+		bw = ipv6.NewPacketConn(conn)
+	}
+	return startEgress(conn, conn, v6, bw, stats)
+}
+
+func startEgress(sock transport.UDPConn, udp *net.UDPConn, v6 bool, bw batchWriter, stats *egressCounters) *egressConn {
+	c := &egressConn{
+		UDPConn: sock,
+		udp:     udp,
+		ipv6:    v6,
+		batch:   bw,
+		stats:   stats,
+		slots:   make([]egressSlot, egressQueueLength),
+		msgs:    make([]ipv4.Message, egressBatch),
+		exited:  make(chan struct{}),
+	}
+	c.wake.L = &c.mu
+	for i := range c.msgs {
+		c.msgs[i].Buffers = make([][]byte, 1)
+	}
+	go c.send()
+	return c
+}
+
+// WriteTo queues b for to and reports it written. A full queue drops the
+// packet and counts it, as a full socket buffer or a router would: the
+// queue is far deeper than anything the kernel keeps up with, so when it
+// is full the sender is starved, and blocking writers would stall every
+// peer connection on the socket — including their ICE and DTLS — behind
+// the slowest moment rather than lose a few packets.
+func (c *egressConn) WriteTo(b []byte, to net.Addr) (int, error) {
+	dst, ok := to.(*net.UDPAddr)
+	if !ok || len(b) > egressSlotSize || c.ipv6 != (dst.IP.To4() == nil) {
+		// Not something sendmmsg on this socket takes (never on the
+		// media path): the socket says what is wrong with it.
+		return c.UDPConn.WriteTo(b, to)
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return 0, net.ErrClosed
+	}
+	if c.count == len(c.slots) {
+		c.mu.Unlock()
+		c.stats.dropped.Add(1)
+		return len(b), nil
+	}
+	s := &c.slots[(c.head+c.count)%len(c.slots)]
+	s.n = copy(s.buf[:], b)
+	s.addr.IP = s.ip[:copy(s.ip[:], dst.IP)]
+	s.addr.Port, s.addr.Zone = dst.Port, dst.Zone
+	c.count++
+	wake := c.waiting
+	c.waiting = false
+	c.mu.Unlock()
+	if wake {
+		c.wake.Signal()
+	}
+	return len(b), nil
+}
+
+// queued is how many packets wait, including the batch being sent.
+func (c *egressConn) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.count
+}
+
+// WriteToUDP is WriteTo: the socket's one write path keeps the order.
+func (c *egressConn) WriteToUDP(b []byte, to *net.UDPAddr) (int, error) { return c.WriteTo(b, to) }
+
+// send is the socket's sender goroutine: it exits at Close, once the
+// queue is empty.
+func (c *egressConn) send() {
+	defer close(c.exited)
+	for {
+		c.mu.Lock()
+		for c.count == 0 && !c.closed {
+			c.waiting = true
+			c.wake.Wait()
+		}
+		if c.count == 0 { // closed and drained
+			c.mu.Unlock()
+			return
+		}
+		n := min(c.count, egressBatch)
+		for i := range n {
+			s := &c.slots[(c.head+i)%len(c.slots)]
+			c.msgs[i].Buffers[0] = s.buf[:s.n]
+			c.msgs[i].Addr = &s.addr
+		}
+		c.mu.Unlock()
+
+		// Producers only write slots past head+count, so the batch is
+		// the sender's alone until count drops below.
+		sent := c.writeBatch(c.msgs[:n])
+
+		c.mu.Lock()
+		c.head = (c.head + n) % len(c.slots)
+		c.count -= n
+		c.mu.Unlock()
+		c.stats.packets.Add(uint64(sent))
+		if sent < n {
+			c.stats.failed.Add(uint64(n - sent))
+		}
+	}
+}
+
+// writeBatch sends ms, resuming after a partial send, and skipping a
+// packet the kernel refuses (as a failed sendto would lose it). It
+// returns how many were sent.
+func (c *egressConn) writeBatch(ms []ipv4.Message) int {
+	sent := 0
+	for len(ms) > 0 {
+		n, err := c.batch.WriteBatch(ms, 0)
+		c.stats.batches.Add(1)
+		sent += n
+		ms = ms[n:]
+		if err != nil && (errors.Is(err, net.ErrClosed) || isTimeout(err)) {
+			return sent
+		}
+		if (err != nil || n == 0) && len(ms) > 0 {
+			ms = ms[1:] // sendmmsg's error is for the first unsent message
+		}
+	}
+	return sent
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// Close sends what is queued (waiting at most egressDrainTimeout), stops
+// the sender and closes the socket.
+func (c *egressConn) Close() error {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		c.wake.Broadcast()
+		if c.udp != nil {
+			// A sender blocked on a full socket buffer gives up here.
+			_ = c.udp.SetWriteDeadline(time.Now().Add(egressDrainTimeout))
+		}
+		<-c.exited
+		c.closeErr = c.UDPConn.Close()
+	})
+	return c.closeErr
+}
+
+// egressNet is the host network stack with every UDP socket it opens
+// batched; NewMultiUDPMuxFromPort opens its sockets through it.
+type egressNet struct {
+	transport.Net
+	stats *egressCounters
+}
+
+func (n egressNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	conn, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	udp, ok := conn.(*net.UDPConn)
+	if !ok {
+		return conn, nil
+	}
+	return newEgressConn(udp, n.stats), nil
+}
