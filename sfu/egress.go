@@ -14,21 +14,30 @@ import (
 
 // Batched egress under the ICE UDP mux. Every packet the server sends on
 // the mux's socket — RTP, RTCP, DTLS, STUN, to every subscriber — goes
-// through egressConn.WriteTo, which copies it into a slot of a ring and
-// returns. One sender goroutine per socket sleeps until a packet is
-// queued, then sends whatever is queued, up to egressBatch packets, with
-// one sendmmsg. Batches form by themselves when writers outpace one
-// syscall; a lone packet on an idle socket leaves at once, so latency does
-// not grow. One FIFO per socket keeps every destination's order.
+// through egressConn.WriteTo, which copies it into a slot of a ring. A
+// writer that finds nobody sending becomes the sender: it sends its own
+// packet at once, then whatever other writers queued meanwhile, up to
+// egressBatch packets per sendmmsg. Writers that find a send under way
+// only queue and return. So a lone packet leaves at once (no added
+// latency), batches form by themselves when writers outpace the kernel,
+// and no goroutine is woken per packet: on loopback a wake-up costs more
+// than sendmmsg saves over sendto. A writer sends at most
+// egressInlineBatches for others; if more is queued it hands the rest to
+// the socket's sender goroutine, so a subscriber's writer (or pion's ICE
+// loop) is never kept sending for everyone under sustained load. One FIFO
+// per socket keeps every destination's order.
 //
 // UDP GSO is left out: it needs every segment of a send to go to the same
 // destination, and a batch here holds one or two packets per subscriber.
 const (
 	egressBatch = 32
+	// egressInlineBatches bounds the batches a writer sends for others.
+	egressInlineBatches = 4
 	// egressQueueLength bounds the packets waiting per socket: several
-	// keyframe bursts to a hundred subscribers. Slots are touched as the
-	// ring turns, so this costs egressQueueLength × egressSlotSize of
-	// memory per socket (3 MB), not per subscriber.
+	// keyframe bursts to a hundred subscribers. Free slots are reused
+	// newest first, so memory (and cache) in use follows the deepest the
+	// queue has been, up to egressQueueLength × egressSlotSize (3 MB) per
+	// socket — not per subscriber.
 	egressQueueLength = 2048
 	// egressSlotSize fits any packet of an Ethernet MTU; a larger one is
 	// sent directly (see WriteTo).
@@ -59,7 +68,8 @@ type egressSlot struct {
 }
 
 // egressConn is a UDP socket whose writes are queued and batched; reads
-// and everything else go to the socket untouched.
+// and everything else go to the socket untouched. Its goroutine ends at
+// Close.
 type egressConn struct {
 	transport.UDPConn
 	udp   *net.UDPConn
@@ -68,21 +78,24 @@ type egressConn struct {
 	stats *egressCounters
 
 	mu      sync.Mutex
-	wake    sync.Cond // the sender waits on it for packets
-	waiting bool      // the sender is asleep in wake.Wait
+	wake    sync.Cond // the sender goroutine waits on it for a handoff
+	idle    sync.Cond // Close waits on it for the last send to end
+	sending bool      // someone owns msgs and is sending; count > 0 implies it
+	handoff bool      // the sender goroutine is asked to take over sending
 	closed  bool
-	slots   []egressSlot
-	head    int // oldest queued packet
-	count   int // queued packets, including the batch being sent
+	free    []*egressSlot // a stack: the most recently used on top
+	queue   []*egressSlot // a ring of queued packets
+	head    int           // oldest queued packet
+	count   int           // queued packets, including the batch being sent
 
-	msgs      []ipv4.Message // the sender's: one batch
+	msgs      []ipv4.Message // one batch, the current sender's
 	closeOnce sync.Once
 	closeErr  error
 	exited    chan struct{}
 }
 
-// newEgressConn takes over conn's writes and starts its sender; Close
-// stops it and closes conn.
+// newEgressConn takes over conn's writes and starts its sender
+// goroutine; Close stops it and closes conn.
 func newEgressConn(conn *net.UDPConn, stats *egressCounters) *egressConn {
 	local, _ := conn.LocalAddr().(*net.UDPAddr)
 	v6 := local != nil && local.IP.To4() == nil && len(local.IP) == net.IPv6len
@@ -100,11 +113,17 @@ func startEgress(sock transport.UDPConn, udp *net.UDPConn, v6 bool, bw batchWrit
 		ipv6:    v6,
 		batch:   bw,
 		stats:   stats,
-		slots:   make([]egressSlot, egressQueueLength),
+		free:    make([]*egressSlot, egressQueueLength),
+		queue:   make([]*egressSlot, egressQueueLength),
 		msgs:    make([]ipv4.Message, egressBatch),
 		exited:  make(chan struct{}),
 	}
 	c.wake.L = &c.mu
+	c.idle.L = &c.mu
+	slots := make([]egressSlot, egressQueueLength)
+	for i := range slots {
+		c.free[len(slots)-1-i] = &slots[i] // the first slot on top
+	}
 	for i := range c.msgs {
 		c.msgs[i].Buffers = make([][]byte, 1)
 	}
@@ -130,22 +149,24 @@ func (c *egressConn) WriteTo(b []byte, to net.Addr) (int, error) {
 		c.mu.Unlock()
 		return 0, net.ErrClosed
 	}
-	if c.count == len(c.slots) {
+	if len(c.free) == 0 {
 		c.mu.Unlock()
 		c.stats.dropped.Add(1)
 		return len(b), nil
 	}
-	s := &c.slots[(c.head+c.count)%len(c.slots)]
+	s := c.free[len(c.free)-1]
+	c.free = c.free[:len(c.free)-1]
+	c.queue[(c.head+c.count)%len(c.queue)] = s
 	s.n = copy(s.buf[:], b)
 	s.addr.IP = s.ip[:copy(s.ip[:], dst.IP)]
 	s.addr.Port, s.addr.Zone = dst.Port, dst.Zone
 	c.count++
-	wake := c.waiting
-	c.waiting = false
-	c.mu.Unlock()
-	if wake {
-		c.wake.Signal()
+	if c.sending {
+		c.mu.Unlock() // the sender takes it with the next batch
+		return len(b), nil
 	}
+	c.sending = true
+	c.flush(egressInlineBatches)
 	return len(b), nil
 }
 
@@ -159,41 +180,61 @@ func (c *egressConn) queued() int {
 // WriteToUDP is WriteTo: the socket's one write path keeps the order.
 func (c *egressConn) WriteToUDP(b []byte, to *net.UDPAddr) (int, error) { return c.WriteTo(b, to) }
 
-// send is the socket's sender goroutine: it exits at Close, once the
-// queue is empty.
+// send is the socket's sender goroutine: it sends only what a writer
+// handed off, and exits at Close.
 func (c *egressConn) send() {
 	defer close(c.exited)
 	for {
 		c.mu.Lock()
-		for c.count == 0 && !c.closed {
-			c.waiting = true
+		for !c.handoff && !c.closed {
 			c.wake.Wait()
 		}
-		if c.count == 0 { // closed and drained
+		if !c.handoff { // closed
 			c.mu.Unlock()
+			return
+		}
+		c.handoff = false
+		c.flush(0)
+	}
+}
+
+// flush sends what is queued, at most limit batches (0: until empty),
+// then hands what is left to the sender goroutine. The caller holds mu,
+// which flush releases, and owns sending, which flush ends or hands on.
+func (c *egressConn) flush(limit int) {
+	for batches := 0; c.count > 0; batches++ {
+		if batches == limit && limit > 0 {
+			c.handoff = true
+			c.mu.Unlock()
+			c.wake.Signal()
 			return
 		}
 		n := min(c.count, egressBatch)
 		for i := range n {
-			s := &c.slots[(c.head+i)%len(c.slots)]
+			s := c.queue[(c.head+i)%len(c.queue)]
 			c.msgs[i].Buffers[0] = s.buf[:s.n]
 			c.msgs[i].Addr = &s.addr
 		}
 		c.mu.Unlock()
 
-		// Producers only write slots past head+count, so the batch is
-		// the sender's alone until count drops below.
+		// Writers only take free slots, so the batch is the sender's
+		// alone until it returns them.
 		sent := c.writeBatch(c.msgs[:n])
-
-		c.mu.Lock()
-		c.head = (c.head + n) % len(c.slots)
-		c.count -= n
-		c.mu.Unlock()
 		c.stats.packets.Add(uint64(sent))
 		if sent < n {
 			c.stats.failed.Add(uint64(n - sent))
 		}
+
+		c.mu.Lock()
+		for i := range n {
+			c.free = append(c.free, c.queue[(c.head+i)%len(c.queue)])
+		}
+		c.head = (c.head + n) % len(c.queue)
+		c.count -= n
 	}
+	c.sending = false
+	c.mu.Unlock()
+	c.idle.Broadcast()
 }
 
 // writeBatch sends ms, resuming after a partial send, and skipping a
@@ -221,18 +262,22 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
-// Close sends what is queued (waiting at most egressDrainTimeout), stops
-// the sender and closes the socket.
+// Close waits for what is queued to be sent (at most egressDrainTimeout
+// on a full socket buffer), stops the sender goroutine and closes the
+// socket.
 func (c *egressConn) Close() error {
 	c.closeOnce.Do(func() {
-		c.mu.Lock()
-		c.closed = true
-		c.mu.Unlock()
-		c.wake.Broadcast()
 		if c.udp != nil {
-			// A sender blocked on a full socket buffer gives up here.
+			// A send blocked on a full socket buffer gives up here.
 			_ = c.udp.SetWriteDeadline(time.Now().Add(egressDrainTimeout))
 		}
+		c.mu.Lock()
+		c.closed = true
+		for c.sending {
+			c.idle.Wait()
+		}
+		c.mu.Unlock()
+		c.wake.Broadcast()
 		<-c.exited
 		c.closeErr = c.UDPConn.Close()
 	})
