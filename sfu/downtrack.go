@@ -103,7 +103,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if !ok {
 		return webrtc.RTPCodecParameters{}, ErrCodecNotNegotiated
 	}
-	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(codec.PayloadType), writer: ctx.WriteStream()})
+	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(codec.PayloadType), writer: newChainWriter(ctx)})
 	return codec, nil
 }
 
