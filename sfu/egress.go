@@ -170,13 +170,6 @@ func (c *egressConn) WriteTo(b []byte, to net.Addr) (int, error) {
 	return len(b), nil
 }
 
-// queued is how many packets wait, including the batch being sent.
-func (c *egressConn) queued() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.count
-}
-
 // WriteToUDP is WriteTo: the socket's one write path keeps the order.
 func (c *egressConn) WriteToUDP(b []byte, to *net.UDPAddr) (int, error) { return c.WriteTo(b, to) }
 
