@@ -238,6 +238,7 @@ func (c *egressConn) writeBatch(ms []ipv4.Message) int {
 	for len(ms) > 0 {
 		n, err := c.batch.WriteBatch(ms, 0)
 		c.stats.batches.Add(1)
+		n = max(n, 0) // x/net passes sendmmsg's -1 on through
 		sent += n
 		ms = ms[n:]
 		if err != nil && (errors.Is(err, net.ErrClosed) || isTimeout(err)) {
