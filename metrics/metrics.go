@@ -98,8 +98,8 @@ func New(engine *sfu.Engine) *Metrics {
 			func(s sfu.Stats) float64 { return float64(s.EgressPackets) }),
 		stat("switchyard_egress_batches_total", "sendmmsg calls that carried them; packets ÷ batches is the mean batch.", prometheus.CounterValue,
 			func(s sfu.Stats) float64 { return float64(s.EgressBatches) }),
-		stat("switchyard_egress_dropped_total", "Packets dropped because the UDP mux's send queue was full.", prometheus.CounterValue,
-			func(s sfu.Stats) float64 { return float64(s.EgressDropped) }),
+		stat("switchyard_egress_queue_full_total", "Writes that waited for room in the UDP mux's send queue.", prometheus.CounterValue,
+			func(s sfu.Stats) float64 { return float64(s.EgressWaits) }),
 		stat("switchyard_egress_failed_total", "Packets the kernel refused to send from the UDP mux's socket.", prometheus.CounterValue,
 			func(s sfu.Stats) float64 { return float64(s.EgressFailed) }),
 	)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -198,36 +199,92 @@ func TestEgressHandsALongQueueToTheSender(t *testing.T) {
 	}
 }
 
-// A full queue drops (and counts) rather than blocking the writer.
-func TestEgressFullQueueDropsWithoutBlocking(t *testing.T) {
-	var stats egressCounters
-	w := newGatedWriter()
-	c := startEgress(listenLoopback(t), nil, false, w, &stats)
+// waitFor polls cond, yielding, for at most 5 s: for a goroutine to
+// reach a wait whose only sign is a counter.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		runtime.Gosched()
+	}
+}
+
+// fillBehindBusySender queues egressQueueLength packets (0 held in the
+// sender's first batch), then starts a write of one more, which must
+// wait; it returns that write's result channel.
+func fillBehindBusySender(t *testing.T, c *egressConn, w *gatedWriter, stats *egressCounters) chan error {
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
-	const extra = 10
 	writeFirst(t, c, w, to)
-	for i := 1; i < egressQueueLength+extra; i++ {
+	for i := 1; i < egressQueueLength; i++ {
 		if n, err := c.WriteTo(numbered(uint32(i)), to); err != nil || n != 200 {
 			t.Fatalf("write %d: %d, %v", i, n, err)
 		}
 	}
-	if got := stats.dropped.Load(); got != extra {
-		t.Fatalf("dropped %d, want %d", got, extra)
+	extra := make(chan error, 1)
+	go func() {
+		_, err := c.WriteTo(numbered(egressQueueLength), to)
+		extra <- err
+	}()
+	waitFor(t, "the extra write to find the queue full", func() bool { return stats.waits.Load() == 1 })
+	select {
+	case err := <-extra:
+		t.Fatalf("write to a full queue returned (%v) before the kernel took anything", err)
+	default:
 	}
+	return extra
+}
+
+// A full queue makes the writer wait until the sender frees a slot, as a
+// full socket buffer would; nothing is lost and the order holds.
+func TestEgressFullQueueWaitsForRoom(t *testing.T) {
+	var stats egressCounters
+	w := newGatedWriter()
+	c := startEgress(listenLoopback(t), nil, false, w, &stats)
+	extra := fillBehindBusySender(t, c, w, &stats)
 	close(w.gate)
+	if err := <-extra; err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
 	waitExited(t, c)
 	ids, _ := w.sent()
-	if len(ids) != egressQueueLength {
-		t.Fatalf("sent %d, want the %d that fitted", len(ids), egressQueueLength)
+	if len(ids) != egressQueueLength+1 {
+		t.Fatalf("sent %d, want %d", len(ids), egressQueueLength+1)
 	}
 	for i, id := range ids {
 		if id != uint32(i) {
-			t.Fatalf("packet %d is %d: the newest should be the ones dropped", i, id)
+			t.Fatalf("packet %d is %d", i, id)
 		}
 	}
+}
+
+// Close releases a writer waiting on a full queue, even while the send
+// under way has not returned yet.
+func TestEgressCloseReleasesAWaitingWriter(t *testing.T) {
+	var stats egressCounters
+	w := newGatedWriter()
+	c := startEgress(listenLoopback(t), nil, false, w, &stats)
+	extra := fillBehindBusySender(t, c, w, &stats)
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	select {
+	case err := <-extra:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("waiting write after Close: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close left the writer waiting")
+	}
+	close(w.gate)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	waitExited(t, c)
 }
 
 // A packet the kernel refuses is skipped; the rest of its batch is sent.
@@ -311,8 +368,8 @@ func TestEgressRealSocketDeliversInOrder(t *testing.T) {
 			t.Fatalf("from %s, want the socket's own %s", from, snd.LocalAddr())
 		}
 	}
-	if stats.dropped.Load() != 0 || stats.failed.Load() != 0 {
-		t.Fatalf("dropped %d failed %d", stats.dropped.Load(), stats.failed.Load())
+	if stats.waits.Load() != 0 || stats.failed.Load() != 0 {
+		t.Fatalf("waits %d failed %d", stats.waits.Load(), stats.failed.Load())
 	}
 }
 
@@ -422,7 +479,7 @@ func BenchmarkEgressWriteTo(b *testing.B) {
 			if batched {
 				sent = stats.packets.Load()
 				b.ReportMetric(float64(sent)/float64(stats.batches.Load()), "pkts/batch")
-				b.ReportMetric(float64(stats.dropped.Load())/float64(b.N), "dropped/op")
+				b.ReportMetric(float64(stats.waits.Load())/float64(b.N), "waits/op")
 			}
 			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(sent), "cpu-ns/pkt")
 		})

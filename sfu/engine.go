@@ -175,7 +175,7 @@ func (e *Engine) Stats() Stats {
 	if e.sockets != nil {
 		s.EgressPackets = e.sockets.egress.packets.Load()
 		s.EgressBatches = e.sockets.egress.batches.Load()
-		s.EgressDropped = e.sockets.egress.dropped.Load()
+		s.EgressWaits = e.sockets.egress.waits.Load()
 		s.EgressFailed = e.sockets.egress.failed.Load()
 	}
 	return s

@@ -51,11 +51,11 @@ type Stats struct {
 	SubscriptionsPaused  int64
 
 	// The ICE UDP mux's batched sends (egress.go): packets handed to the
-	// kernel, sendmmsg calls that carried them, packets dropped because
-	// the send queue was full, packets the kernel refused.
+	// kernel, sendmmsg calls that carried them, writes that waited for
+	// room in the send queue, packets the kernel refused.
 	EgressPackets uint64
 	EgressBatches uint64
-	EgressDropped uint64
+	EgressWaits   uint64
 	EgressFailed  uint64
 }
 
