@@ -25,6 +25,12 @@
 //	              layerSelector.forward (selector.go, rewriter.go: the
 //	              simulcast layer's seq/timestamp), WriteRTP; the first
 //	              packet delivered asks for a keyframe
+//	chainwriter.go chainWriter.WriteRTP: into pion's interceptor chain
+//	              (TWCC stamp, congestion controller, SRTP) with pooled
+//	              attributes, no allocation of ours
+//	egress.go     egressConn.WriteTo, under the ICE UDP mux: queue the
+//	              packet; the writer that finds the socket idle sends the
+//	              queue with sendmmsg, up to 32 per call
 //
 // RTCP comes back the other way: DownTrack.readRTCP turns a subscriber's
 // PLI/FIR into requestKeyframe (selector.go → keyframe.go, rate-limited
