@@ -25,12 +25,6 @@
 //	              layerSelector.forward (selector.go, rewriter.go: the
 //	              simulcast layer's seq/timestamp), WriteRTP; the first
 //	              packet delivered asks for a keyframe
-//	chainwriter.go chainWriter.WriteRTP: into pion's interceptor chain
-//	              (TWCC stamp, congestion controller, SRTP) with pooled
-//	              attributes, no allocation of ours
-//	egress.go     egressConn.WriteTo, under the ICE UDP mux: queue the
-//	              packet; the writer that finds the socket idle sends the
-//	              queue with sendmmsg, up to 32 per call
 //
 // RTCP comes back the other way: DownTrack.readRTCP turns a subscriber's
 // PLI/FIR into requestKeyframe (selector.go → keyframe.go, rate-limited
@@ -38,6 +32,15 @@
 // reports.go reads the publisher's RTCP (sender reports, BYE); bwe.go, allocator.go
 // and layerfeedback.go pick each subscriber's simulcast layer from the
 // send-side estimate (interceptors.go) and the size it shows the video at.
+//
+// Below WriteRTP the packet is pion's until it reaches the socket:
+//
+//	chainwriter.go chainWriter.WriteRTP: into pion's interceptor chain
+//	              (TWCC stamp, congestion controller, SRTP) with pooled
+//	              attributes, no allocation of ours
+//	egress.go     egressConn.WriteTo, under the ICE UDP mux: queue the
+//	              packet; the writer that finds the socket idle sends the
+//	              queue with sendmmsg, up to 32 per call
 //
 // # The leave path
 //
