@@ -75,6 +75,12 @@ type chainWriter struct {
 	chain atomic.Pointer[interceptor.RTPWriter]
 }
 
+// chainContext is pion's TrackLocalContext with a chainWriter for its
+// WriteStream.
+type chainContext struct{ webrtc.TrackLocalContext }
+
+func (c chainContext) WriteStream() webrtc.TrackLocalWriter { return newChainWriter(c.TrackLocalContext) }
+
 func newChainWriter(ctx webrtc.TrackLocalContext) *chainWriter {
 	return &chainWriter{pion: ctx.WriteStream(), key: chainKey{ctx.ID(), uint32(ctx.SSRC())}}
 }
