@@ -79,7 +79,9 @@ type chainWriter struct {
 // WriteStream.
 type chainContext struct{ webrtc.TrackLocalContext }
 
-func (c chainContext) WriteStream() webrtc.TrackLocalWriter { return newChainWriter(c.TrackLocalContext) }
+func (c chainContext) WriteStream() webrtc.TrackLocalWriter {
+	return newChainWriter(c.TrackLocalContext)
+}
 
 func newChainWriter(ctx webrtc.TrackLocalContext) *chainWriter {
 	return &chainWriter{pion: ctx.WriteStream(), key: chainKey{ctx.ID(), uint32(ctx.SSRC())}}
