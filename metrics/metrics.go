@@ -92,6 +92,17 @@ func New(engine *sfu.Engine) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	// Batched egress (issue 19): the ICE UDP mux's sends.
+	m.registry.MustRegister(
+		stat("switchyard_egress_packets_total", "Packets the ICE UDP mux's socket handed to the kernel.", prometheus.CounterValue,
+			func(s sfu.Stats) float64 { return float64(s.EgressPackets) }),
+		stat("switchyard_egress_batches_total", "sendmmsg calls that carried them; packets ÷ batches is the mean batch.", prometheus.CounterValue,
+			func(s sfu.Stats) float64 { return float64(s.EgressBatches) }),
+		stat("switchyard_egress_queue_full_total", "Writes that waited for room in the UDP mux's send queue.", prometheus.CounterValue,
+			func(s sfu.Stats) float64 { return float64(s.EgressWaits) }),
+		stat("switchyard_egress_failed_total", "Packets the kernel refused to send from the UDP mux's socket.", prometheus.CounterValue,
+			func(s sfu.Stats) float64 { return float64(s.EgressFailed) }),
+	)
 	// Adaptive video (issue 15): what the layer allocator does.
 	m.registry.MustRegister(
 		stat("switchyard_video_layer_switches_up_total", "Simulcast layer switches to a higher layer, counted at the keyframe.", prometheus.CounterValue,

@@ -240,17 +240,33 @@ func TestRelayOnlyClientGetsMediaThroughEmbeddedTURN(t *testing.T) {
 	defer cancel()
 
 	a := h.joinAndPublish(ctx, h.api, "main", "direct", 10*time.Millisecond, nil)
+	// Relay-only from before the join: the server offers a's tracks at
+	// once, and the client may build that subscribe connection before
+	// Join returns (it did, 2 runs in 22, with a host pair).
+	bc, err := testclient.Dial(ctx, h.api, h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bc.Close)
+	bc.RelayOnly()
+	j, err := bc.Join(ctx, "main", "relayed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := participant{c: bc, id: j.ParticipantID}
 	var joined signal.Joined
-	b := h.joinAndPublish(ctx, h.api, "main", "relayed", 10*time.Millisecond, func(c *testclient.Client) {
-		c.RelayOnly()
-		m, _, err := c.WaitType(ctx, 0, signal.TypeJoined)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.Decode(&joined); err != nil {
-			t.Fatal(err)
-		}
-	})
+	m, _, err := bc.WaitType(ctx, 0, signal.TypeJoined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Decode(&joined); err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := bc.Publish(ctx, b.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.send(b, tracks, 10*time.Millisecond)
 
 	// joined carried per-participant credentials for this relay.
 	if len(joined.ICEServers) != 1 {

@@ -54,7 +54,7 @@ func (b *bweHandoff) register(media *webrtc.MediaEngine, registry *interceptor.R
 	// The cc interceptor must come first: writers run last-added first, and
 	// it reads the sequence number the TWCC interceptor has just written.
 	registry.Add(factory)
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(media, registry); err != nil {
+	if err := configureTWCCStamper(media, registry); err != nil { // chainwriter.go
 		return fmt.Errorf("twcc header extension: %w", err)
 	}
 	return nil

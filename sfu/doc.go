@@ -35,6 +35,15 @@
 // and layerfeedback.go pick each subscriber's simulcast layer from the
 // send-side estimate (interceptors.go) and the size it shows the video at.
 //
+// Below WriteRTP the packet is pion's until it reaches the socket:
+//
+//	chainwriter.go chainWriter.WriteRTP: into pion's interceptor chain
+//	              (TWCC stamp, congestion controller, SRTP) with pooled
+//	              attributes, no allocation of ours
+//	egress.go     egressConn.WriteTo, under the ICE UDP mux: queue the
+//	              packet; the writer that finds the socket idle sends the
+//	              queue with sendmmsg, up to 32 per call
+//
 // # The leave path
 //
 // sfu never decides that someone left; it reports and obeys:

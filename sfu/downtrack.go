@@ -106,6 +106,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if !ok {
 		return webrtc.RTPCodecParameters{}, ErrCodecNotNegotiated
 	}
+	ctx = chainContext{ctx} // its WriteStream skips pion's per-packet allocations: chainwriter.go
 	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(codec.PayloadType), writer: ctx.WriteStream()})
 	if d.onBound != nil {
 		d.onBound()

@@ -170,6 +170,15 @@ func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 }
 
 // Stats returns the media totals since the engine started.
-func (e *Engine) Stats() Stats { return e.stats.snapshot() }
+func (e *Engine) Stats() Stats {
+	s := e.stats.snapshot()
+	if e.sockets != nil {
+		s.EgressPackets = e.sockets.egress.packets.Load()
+		s.EgressBatches = e.sockets.egress.batches.Load()
+		s.EgressWaits = e.sockets.egress.waits.Load()
+		s.EgressFailed = e.sockets.egress.failed.Load()
+	}
+	return s
+}
 
 func (e *Engine) newTrackID() string { return ids.New("t_") }

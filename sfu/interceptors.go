@@ -21,7 +21,8 @@ const maxNACKsPerPacket = 10
 //   - transport-wide CC feedback toward publishers.
 //
 // Send side (subscribers): the congestion controller and the TWCC
-// sequence numbers it reads (bwe.register, which keeps their order).
+// sequence numbers it reads (bwe.register, which keeps their order), and
+// last chainCapture, through which DownTracks write into the chain.
 //
 // Left out on purpose: pion's NACK responder, which copies every packet
 // sent to every subscriber into its own buffer (nackResponder answers
@@ -42,7 +43,13 @@ func registerInterceptors(media *webrtc.MediaEngine, registry *interceptor.Regis
 	if err := webrtc.ConfigureTWCCSender(media, registry); err != nil {
 		return fmt.Errorf("twcc: %w", err)
 	}
-	return bwe.register(media, registry)
+	if err := bwe.register(media, registry); err != nil {
+		return err
+	}
+	// Last, so it sees the whole chain: forwarded packets enter it
+	// without pion's per-packet allocations (chainwriter.go).
+	registry.Add(chainCaptureFactory{})
+	return nil
 }
 
 // registerHeaderExtensions negotiates the RTP header extensions the server

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/pion/ice/v2"
+	"github.com/pion/transport/v2/stdnet"
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/internal/closing"
 )
@@ -16,9 +17,10 @@ import (
 // one UDP mux for every peer connection and, optionally, one ICE-TCP
 // listener. They live as long as the engine and close with it.
 type listeners struct {
-	udp   ice.UDPMux
-	tcp   ice.TCPMux
-	tcpLn net.Listener
+	udp    ice.UDPMux
+	egress egressCounters // the UDP mux's batched sends: egress.go
+	tcp    ice.TCPMux
+	tcpLn  net.Listener
 }
 
 // filters are the interface and IP allow-lists, shared by candidate
@@ -73,7 +75,7 @@ func openListeners(cfg EngineConfig, f filters, settings *webrtc.SettingEngine) 
 		if err != nil {
 			return nil, fmt.Errorf("ice udp: %w", err)
 		}
-		if l.udp, err = openUDPMux(cfg, uf); err != nil {
+		if l.udp, err = openUDPMux(cfg, uf, &l.egress); err != nil {
 			return nil, fmt.Errorf("ice udp %s: %w", cfg.UDPListen, err)
 		}
 		settings.SetICEUDPMux(l.udp)
@@ -104,7 +106,7 @@ func openListeners(cfg EngineConfig, f filters, settings *webrtc.SettingEngine) 
 // openUDPMux listens on one address, or, for an unspecified host, on the
 // same port of every allowed local address: a socket bound to one address
 // answers from that address, which a client's ICE checks require.
-func openUDPMux(cfg EngineConfig, f filters) (ice.UDPMux, error) {
+func openUDPMux(cfg EngineConfig, f filters, egress *egressCounters) (ice.UDPMux, error) {
 	host, portText, err := net.SplitHostPort(cfg.UDPListen)
 	if err != nil {
 		return nil, err
@@ -118,9 +120,14 @@ func openUDPMux(cfg EngineConfig, f filters) (ice.UDPMux, error) {
 		if err != nil {
 			return nil, err
 		}
-		return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn}), nil
+		return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: newEgressConn(conn, egress)}), nil
+	}
+	hostNet, err := stdnet.NewNet()
+	if err != nil {
+		return nil, err
 	}
 	opts := []ice.UDPMuxFromPortOption{
+		ice.UDPMuxFromPortWithNet(egressNet{Net: hostNet, stats: egress}),
 		ice.UDPMuxFromPortWithInterfaceFilter(f.interfaceAllowed),
 		ice.UDPMuxFromPortWithIPFilter(f.ipAllowed),
 		ice.UDPMuxFromPortWithNetworks(udpNetworks(cfg)...),

@@ -49,6 +49,14 @@ type Stats struct {
 	// because the estimate cannot carry even the lowest.
 	SubscriptionsByLayer [maxLayers]int64
 	SubscriptionsPaused  int64
+
+	// The ICE UDP mux's batched sends (egress.go): packets handed to the
+	// kernel, sendmmsg calls that carried them, writes that waited for
+	// room in the send queue, packets the kernel refused.
+	EgressPackets uint64
+	EgressBatches uint64
+	EgressWaits   uint64
+	EgressFailed  uint64
 }
 
 // LayerNames are the simulcast layers' names (rids), lowest first, as
