@@ -83,10 +83,23 @@ func TestFortyEightSimultaneousLeavesAreEachToldWithinTheSingleLeaveBound(t *tes
 	// PCs, so each publisher's leave has real renegotiation work to cause.
 	// (Waiting for every client to apply every offer as well takes minutes
 	// under -race on 2 cores.)
+	// Should the settle fail, say who left before the leaves and why.
+	settled := false
+	defer func() {
+		if settled {
+			return
+		}
+		_, n := h.srv.Rooms().Counts()
+		t.Logf("the server counts %d participants", n)
+		for _, l := range h.recorder.Leaves() {
+			t.Logf("left before the leaves: %s (%s) at %s", l.ParticipantID, l.Reason, l.At.Format("15:04:05.000"))
+		}
+	}()
 	for i, c := range clients {
 		waitPublished(ctx, t, c, slices.DeleteFunc(slices.Clone(streams[1:]), func(s string) bool { return s == ids[i] }))
 	}
 	waitPublished(ctx, t, stayer, streams[1:])
+	settled = true
 	const stay = 2
 	if _, n := h.srv.Rooms().Counts(); n != leavers+stay {
 		t.Fatalf("server counts %d participants before the leaves, want %d", n, leavers+stay)
