@@ -34,6 +34,7 @@ type Subscriber struct {
 	isClosed bool
 
 	alloc allocator // simulcast layer choice from the bandwidth estimate
+	out   *connWriter // writes what the read loops must not: connwriter.go
 
 	leaveGroupOnce sync.Once
 
@@ -71,7 +72,9 @@ func (e *Engine) NewSubscriber(events SubscriberEvents) (*Subscriber, error) {
 		alloc:     newAllocator(p.bwe),
 		group:     e.groups.join(events.Group),
 		groups:    &e.groups,
+		out:       startConnWriter(),
 	}
+	s.out.watch(p.pc)
 	go s.negotiationLoop()
 	go s.allocateLoop()
 	return s, nil
@@ -87,7 +90,7 @@ func (s *Subscriber) AddTrack(t *Track) error {
 	if _, ok := s.downs[t.id]; ok {
 		return nil
 	}
-	d := newDownTrack(t, s.stats)
+	d := newDownTrack(t, s.stats, s.out)
 	if d.selector != nil {
 		d.selector.group = s.group
 	}
@@ -169,7 +172,7 @@ func (s *Subscriber) HandleAnswer(sdp string) error {
 }
 
 // Close stops forwarding everything, closes the peer connection and waits
-// for the negotiation loop and every writer goroutine to end.
+// for the negotiation loop and the connection's writer to end.
 func (s *Subscriber) Close() error {
 	s.mu.Lock()
 	s.isClosed = true
@@ -183,6 +186,7 @@ func (s *Subscriber) Close() error {
 		d.track.removeDownTrack(d)
 		d.close()
 	}
+	s.out.close()
 	s.leaveGroupOnce.Do(func() { s.groups.leave(s.events.Group) })
 	return err
 }

@@ -4,13 +4,14 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 )
 
 // Track is one track received from a publisher. Its read loop (one per
-// simulcast layer) fans every packet out to the subscriber queues in an
+// simulcast layer) fans every packet out to the subscribers in an
 // immutable snapshot.
 type Track struct {
 	id       string
@@ -106,8 +107,8 @@ func (t *Track) removeDownTrack(d *DownTrack) {
 
 // readLoop forwards packets until the publisher's stream ends. It is the
 // hot path: one pooled buffer per packet, shared by reference with every
-// subscriber queue; no allocations, no logging, and no locks but a
-// simulcast subscriber's enqueue (DownTrack.enqueue).
+// subscriber; no allocations, no logging, and no locks but each down
+// track's uncontended write lock (DownTrack.deliver).
 func (t *Track) readLoop(onEnded func(*Track)) {
 	t.stats.tracksPublished.Add(1)
 	defer func() {
@@ -142,21 +143,24 @@ func (t *Track) readPackets(remote *webrtc.TrackRemote, layer int8) {
 	}
 }
 
-// fanOut hands p to the history and every subscriber queue and releases
-// the caller's reference. A full queue drops the packet for that
-// subscriber only.
+// fanOut hands p to the history and every subscriber and releases the
+// caller's reference. Subscribers whose connection cannot block are
+// written here, on the read loop (DownTrack.deliver); the others queue
+// for their connection's writer, and a full queue drops the packet for
+// that subscriber only.
 func (t *Track) fanOut(p *packet) {
 	downs := *t.downs.Load()
 	p.refs.Store(int32(len(downs)) + 2)
 	t.history[p.layer].put(p)
+	now := time.Now().UnixNano()
 	for _, d := range downs {
 		if d.selector != nil && !d.selector.accepts(p.layer) {
 			p.release() // another simulcast layer than this subscriber's
 			continue
 		}
-		if !d.enqueue(p) {
+		var dropped bool
+		if now, dropped = d.deliver(p, now); dropped {
 			t.stats.packetsDropped.Add(1)
-			p.release()
 		}
 	}
 	p.release()
