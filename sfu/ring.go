@@ -9,10 +9,10 @@ import "sync/atomic"
 // never blocks the producer: when the subscriber falls behind, push fails
 // and the caller drops the packet for that subscriber only.
 type packetRing struct {
-	slots  []*packet
-	mask   uint64
-	head   atomic.Uint64 // next slot to write; only the producer stores it
-	tail   atomic.Uint64 // next slot to read; only the consumer stores it
+	slots []*packet
+	mask  uint64
+	head  atomic.Uint64 // next slot to write; only the producer stores it
+	tail  atomic.Uint64 // next slot to read; only the consumer stores it
 }
 
 // newPacketRing makes a ring of size slots, rounded up to a power of two.

@@ -33,7 +33,7 @@ type Subscriber struct {
 	downs    map[string]*DownTrack // by track id
 	isClosed bool
 
-	alloc allocator // simulcast layer choice from the bandwidth estimate
+	alloc allocator   // simulcast layer choice from the bandwidth estimate
 	out   *connWriter // writes what the read loops must not: connwriter.go
 
 	leaveGroupOnce sync.Once
