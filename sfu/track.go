@@ -37,6 +37,11 @@ type Track struct {
 
 	state trackState // mid, audio level, mute: trackstate.go
 
+	// pool is the engine's fan-out helpers (nil: the read loop writes to
+	// every subscriber); spread is this track's offset into them.
+	pool   *fanPool
+	spread uint32
+
 	// sim is set for a simulcast track (nil otherwise); remote is then
 	// its first layer to arrive, firstLayer that layer's index.
 	sim        *simulcastLayers
@@ -145,14 +150,23 @@ func (t *Track) readPackets(remote *webrtc.TrackRemote, layer int8) {
 
 // fanOut hands p to the history and every subscriber and releases the
 // caller's reference. Subscribers whose connection cannot block are
-// written here, on the read loop (DownTrack.deliver); the others queue
-// for their connection's writer, and a full queue drops the packet for
-// that subscriber only.
+// written here, on the read loop, or for a large fan-out partly by the
+// engine's helpers (fanpool.go); the others queue for their connection's
+// writer, and a full queue drops the packet for that subscriber only.
 func (t *Track) fanOut(p *packet) {
 	downs := *t.downs.Load()
 	p.refs.Store(int32(len(downs)) + 2)
 	t.history[p.layer].put(p)
-	now := time.Now().UnixNano()
+	if t.pool != nil && len(downs) > inlineFanOut {
+		downs = t.pool.share(t, downs, p)
+	}
+	t.deliverAll(downs, p, time.Now().UnixNano())
+	p.release()
+}
+
+// deliverAll delivers p to downs, each holding one of p's references,
+// starting at now (unix ns).
+func (t *Track) deliverAll(downs []*DownTrack, p *packet, now int64) {
 	for _, d := range downs {
 		if d.selector != nil && !d.selector.accepts(p.layer) {
 			p.release() // another simulcast layer than this subscriber's
@@ -163,5 +177,4 @@ func (t *Track) fanOut(p *packet) {
 			t.stats.packetsDropped.Add(1)
 		}
 	}
-	p.release()
 }
