@@ -146,7 +146,7 @@ func (c *Client) answerSubscribe(m Message) error {
 			return guard.Close()
 		}
 	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: msg.SDP}); err != nil {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: c.rewritten(msg.SDP)}); err != nil {
 		return err
 	}
 	answer, err := pc.CreateAnswer(nil)
