@@ -22,14 +22,14 @@ type layerSelector struct {
 	// Largest size the subscriber asked for; 0 means no limit.
 	maxWidth, maxHeight atomic.Int32
 
-	rw *seqRewriter // rewrites on the writer goroutine; maps back from any
+	rw *seqRewriter // rewrites under the write lock; maps back from any
 
 	// group is the subscriber's group, or nil; AddTrack sets it before
 	// the track is fanned out to it (the writer reads it after).
 	group *groupCounters
 
 	// viewing is the layerViewers slot counting this subscription (layer+1,
-	// 0 paused), or -1 before its first layer. Writer goroutine, then close.
+	// 0 paused), or -1 before its first layer. Under the write lock.
 	viewing int8
 
 	// Allocator goroutine only.
