@@ -34,8 +34,8 @@ type connWriter struct {
 	queued atomic.Bool
 	// slowUntil (unix ns) does the same for a while after a slow write.
 	slowUntil atomic.Int64
-	// ignoreSlow is for benchmarks, whose writers never block: on a busy
-	// machine a descheduled benchmark would otherwise flood the queues.
+	// ignoreSlow is for tests and benchmarks whose writers never block:
+	// on a busy machine one descheduled mid-write is not a slow socket.
 	ignoreSlow bool
 
 	mu      sync.Mutex
