@@ -38,11 +38,6 @@ func TestBlockedSubscriberLeavesTheOthersUntouched(t *testing.T) {
 	track := testTrack(&stats)
 	downs, writers := subscribe(t, track, &stats, 2)
 	healthy := writers[0]
-	for _, d := range downs {
-		// A test descheduled mid-write on a busy machine is not a slow
-		// socket: TestSlowInlineWriteQueuesTheConnection covers that.
-		d.out.ignoreSlow = true
-	}
 
 	slowOut := startConnWriter()
 	slowOut.queued.Store(true)
@@ -114,6 +109,7 @@ func TestSlowInlineWriteQueuesTheConnection(t *testing.T) {
 	track := testTrack(&stats)
 	downs, _ := subscribe(t, track, &stats, 1)
 	d := downs[0]
+	d.out.ignoreSlow = false
 	p := getPacket()
 	p.n = copy(p.buf[:], testPacket(1))
 	p.refs.Store(1)
