@@ -6,27 +6,40 @@
 //
 // # The packet path
 //
-// One goroutine per published stream reads; one per subscriber track
-// writes. Between them a packet is a pooled, refcounted buffer shared by
+// One goroutine per published stream reads and, over UDP, writes to the
+// subscribers itself: a packet wakes no goroutine per subscriber. Between
+// reading and writing a packet is a pooled, refcounted buffer shared by
 // reference, never copied:
 //
 //	publisher.go  NewPublisher: pion OnTrack → newTrack (track.go), or one
 //	              Track per simulcast layer group (simulcast.go)
 //	track.go      Track.readLoop → readPackets: getPacket (packet.go),
-//	              remote.Read, Track.admit (trackstate.go: mute, keyframe
-//	              detection), noteLayerPacket (simulcast bitrates)
+//	              remote.Read, Track.forwardable (trackstate.go: mute,
+//	              keyframe detection), noteLayerPacket (simulcast bitrates)
 //	track.go      Track.fanOut: one ref per subscriber plus the NACK
 //	              history (history.go); load the immutable subscriber
-//	              slice (atomic.Pointer, copy-on-write in addDownTrack)
-//	downtrack.go  DownTrack.enqueue → packetRing.push (ring.go); a full
-//	              ring drops for that subscriber only (packetsDropped)
-//	downtrack.go  DownTrack.writeLoop → write: rewriteForSubscriber
-//	              (retransmit.go: SSRC, payload type, extensions),
-//	              layerSelector.forward (selector.go, rewriter.go: the
-//	              simulcast layer's seq/timestamp), WriteRTP; the first
-//	              packet delivered asks for a keyframe (a simulcast
-//	              layer waits until the track is bound and the
-//	              connection up, then asks: deliverable.go)
+//	              slice (atomic.Pointer, copy-on-write in addDownTrack);
+//	              beyond inlineFanOut subscribers, fanPool.share hands
+//	              fixed parts of it to the engine's helpers (fanpool.go,
+//	              one per core beyond the first; a helper a queue behind
+//	              drops for its part)
+//	track.go      Track.deliverAll → DownTrack.deliver (downtrack.go):
+//	              written at once unless the subscriber connection is
+//	              queued (connwriter.go: an ICE-TCP pair, or slowWrite
+//	              met), its ring holds packets, or another read loop is
+//	              writing; else packetRing.push (ring.go) and
+//	              connWriter.schedule. A full ring drops for that
+//	              subscriber only (packetsDropped)
+//	connwriter.go connWriter.loop, one per subscriber connection:
+//	              DownTrack.drain writes what its rings hold
+//	downtrack.go  DownTrack.writeAt, under the down track's write lock:
+//	              rewriteForSubscriber (retransmit.go: SSRC, payload type,
+//	              extensions), layerSelector.forward (selector.go,
+//	              rewriter.go: the simulcast layer's seq/timestamp),
+//	              WriteRTP, padding probes (probe.go); the first packet
+//	              delivered asks for a keyframe (a simulcast layer
+//	              waits until the track is bound and the connection up,
+//	              then asks: deliverable.go)
 //
 // RTCP comes back the other way: DownTrack.readRTCP turns a subscriber's
 // PLI/FIR into requestKeyframe (selector.go → keyframe.go, rate-limited
@@ -55,8 +68,8 @@
 //	               reports.go) → readLoop's deferred
 //	               PublisherEvents.TrackEnded (room withdraws the track)
 //	subscriber.go  Subscriber.RemoveTrack: drop the DownTrack from the
-//	               Track's slice, stop its sender, close its write loop
-//	               (returning queued packets to the pool), renegotiate
+//	               Track's slice, stop its sender, close it (returning
+//	               queued packets to the pool), renegotiate
 //	peer.go        Close: idempotent; ends every read and write loop of
 //	               the connection, reporting nothing
 package sfu

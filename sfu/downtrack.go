@@ -31,20 +31,27 @@ type binding struct {
 }
 
 // DownTrack forwards one Track to one subscriber. It implements
-// webrtc.TrackLocal so pion negotiates it like any local track; its own
-// goroutine drains the queue so a slow subscriber stalls nobody else.
+// webrtc.TrackLocal so pion negotiates it like any local track. The
+// track's read loop writes to it directly (deliver) when its connection
+// cannot block, else queues for the connection's writer (connwriter.go),
+// so a slow subscriber stalls nobody else.
 type DownTrack struct {
 	track *Track
 	queue *packetRing
 	bound atomic.Pointer[binding]
 	stats *counters
+	out   *connWriter // the subscriber connection's writer
 
 	sender *webrtc.RTPSender
 
-	header rtp.Header // reused by the writer goroutine for every packet
-	// delivering is set, by the writer goroutine, at the first packet that
-	// actually left: before the subscriber's DTLS is up, pion drops writes.
+	// writeMu is held by whoever writes: a read loop inline, or the
+	// connection's writer draining the queue. What follows it is theirs.
+	writeMu sync.Mutex
+	header  rtp.Header // reused for every packet
+	// delivering is set at the first packet that actually left: before
+	// the subscriber's DTLS is up, pion drops writes.
 	delivering bool
+	closed     bool // set by close: a late read loop writes nothing
 	sent       sendCounters
 	nacks      nackResponder
 
@@ -58,29 +65,26 @@ type DownTrack struct {
 	// onBound runs when pion binds the track (deliverable.go); nil: nothing.
 	onBound func()
 
-	closeOnce sync.Once
-	done      chan struct{}
-	exited    chan struct{}
+	// scheduled: d is on out's pending list (connWriter.schedule).
+	scheduled atomic.Bool
 }
 
-func newDownTrack(t *Track, stats *counters) *DownTrack {
+func newDownTrack(t *Track, stats *counters, out *connWriter) *DownTrack {
 	size := audioQueueLength
 	if t.kind == webrtc.RTPCodecTypeVideo {
 		size = videoQueueLength
 	}
 	d := &DownTrack{
-		track:  t,
-		queue:  newPacketRing(size),
-		stats:  stats,
-		done:   make(chan struct{}),
-		exited: make(chan struct{}),
+		track: t,
+		queue: newPacketRing(size),
+		stats: stats,
+		out:   out,
 	}
 	d.nacks = nackResponder{source: historySource{t.history[0]}, stats: stats, sent: &d.sent}
 	if t.sim != nil {
 		d.selector = newLayerSelector(t)
 		d.nacks.source = d.selector // seqs are rewritten: map them back
 	}
-	go d.writeLoop()
 	return d
 }
 
@@ -134,9 +138,32 @@ func matchCodec(want webrtc.RTPCodecParameters, offered []webrtc.RTPCodecParamet
 	return webrtc.RTPCodecParameters{}, false
 }
 
-// enqueue hands p to the writer goroutine and reports false when the
-// queue is full. A simulcast subscriber accepts two layers while a switch
-// waits for its keyframe, so two read loops may push at once.
+// deliver takes one reference to p, from a read loop at now (unix ns).
+// It writes p at once when nothing can make that block: the connection
+// is not queued, nothing waits in the ring before p, and no one else is
+// writing. Otherwise p joins the ring for the connection's writer; a full
+// ring drops p for this subscriber only. It reports the time after the
+// write, for the caller's next subscriber, and whether p was dropped.
+func (d *DownTrack) deliver(p *packet, now int64) (int64, bool) {
+	if d.out.inline(now) && d.queue.empty() && d.writeMu.TryLock() {
+		d.writeAt(p, now)
+		d.writeMu.Unlock()
+		p.release()
+		end := time.Now().UnixNano()
+		d.out.wroteSlowly(now, end)
+		return end, false
+	}
+	if !d.enqueue(p) {
+		p.release()
+		return now, true
+	}
+	d.out.schedule(d)
+	return now, false
+}
+
+// enqueue adds p to the ring and reports false when it is full. A
+// simulcast subscriber accepts two layers while a switch waits for its
+// keyframe, so two read loops may push at once.
 func (d *DownTrack) enqueue(p *packet) bool {
 	if d.selector == nil {
 		return d.queue.push(p) // one read loop: the queue's one producer
@@ -146,20 +173,22 @@ func (d *DownTrack) enqueue(p *packet) bool {
 	return d.queue.push(p)
 }
 
-func (d *DownTrack) writeLoop() {
-	defer close(d.exited)
+// drain writes what the ring holds; the connection's writer only. The
+// write lock is held throughout, so a read loop meanwhile queues behind
+// it, in order, instead of writing past it.
+func (d *DownTrack) drain() {
 	for {
-		select {
-		case <-d.done:
-			for p := d.queue.pop(); p != nil; p = d.queue.pop() {
-				p.release()
-			}
-			return
-		case <-d.queue.notify:
-		}
+		d.writeMu.Lock()
 		for p := d.queue.pop(); p != nil; p = d.queue.pop() {
 			d.write(p)
 			p.release()
+		}
+		d.writeMu.Unlock()
+		// Unlisted, then look again: a packet queued after the last pop
+		// either finds d unlisted and lists it, or is seen here.
+		d.scheduled.Store(false)
+		if d.queue.empty() || !d.scheduled.CompareAndSwap(false, true) {
+			return
 		}
 	}
 }
@@ -173,7 +202,7 @@ func (d *DownTrack) write(p *packet) { d.writeAt(p, time.Now().UnixNano()) }
 // writeAt is write at now, in unix nanoseconds (a test's clock).
 func (d *DownTrack) writeAt(p *packet, now int64) {
 	b := d.bound.Load()
-	if b == nil {
+	if b == nil || d.closed {
 		return
 	}
 	payload, ok := rewriteForSubscriber(&d.header, p.data(), b)
@@ -234,15 +263,20 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 	}
 }
 
-// close stops the writer goroutine and waits for it, returning every
-// queued packet to the pool.
+// close ends forwarding: it waits for a write in progress, returns every
+// queued packet to the pool, and makes later deliveries (a read loop's
+// snapshot may still hold d) write nothing.
 func (d *DownTrack) close() {
-	d.closeOnce.Do(func() {
-		close(d.done)
-		<-d.exited
-		if d.selector != nil {
-			d.selector.view(-1) // the writer is gone: its slot is ours now
-		}
-	})
-	<-d.exited
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	if d.closed {
+		return
+	}
+	d.closed = true
+	for p := d.queue.pop(); p != nil; p = d.queue.pop() {
+		p.release()
+	}
+	if d.selector != nil {
+		d.selector.view(-1)
+	}
 }

@@ -70,6 +70,7 @@ type Engine struct {
 	groups     groupTable // per-group (room) video figures: groupstats.go
 	bwe        *bweHandoff
 	sockets    *listeners
+	fan        *fanPool // fan-out helpers: fanpool.go
 	closeOnce  sync.Once
 
 	maxRemoteCandidates int
@@ -152,6 +153,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		iceServers: servers,
 		bwe:        bwe,
 		sockets:    ln,
+		fan:        newFanPool(defaultFanHelpers()),
 
 		maxRemoteCandidates: cmp.Or(cfg.MaxRemoteCandidates, DefaultMaxRemoteCandidates),
 		iceRestartLimit:     cmp.Or(cfg.ICERestartLimit, DefaultICERestartLimit),

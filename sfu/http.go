@@ -52,7 +52,7 @@ func (s *Subscriber) AnswerOffer(sdp string, tracks []*Track) error {
 		return ErrClosed
 	}
 	for _, t := range tracks {
-		d := newDownTrack(t, s.stats)
+		d := newDownTrack(t, s.stats, s.out)
 		// AddTrack takes the offer's unused section of this kind, if any.
 		sender, err := s.pc.AddTrack(d)
 		if err != nil {

@@ -183,9 +183,13 @@ func (e *Engine) TCPAddr() net.Addr {
 	return e.sockets.tcpLn.Addr()
 }
 
-// Close releases the engine's listeners. Close peer connections first.
+// Close releases the engine's listeners and stops its fan-out helpers.
+// Close peer connections first.
 func (e *Engine) Close() error {
 	var err error
-	e.closeOnce.Do(func() { err = e.sockets.close() })
+	e.closeOnce.Do(func() {
+		err = e.sockets.close()
+		e.fan.close()
+	})
 	return err
 }

@@ -58,7 +58,7 @@ var paddingPayload = func() (b [paddingSize]byte) {
 }()
 
 // prober is a DownTrack's padding state. rate is set by the allocator;
-// the rest belongs to the writer goroutine.
+// the rest to whoever holds the down track's write lock.
 type prober struct {
 	rate   atomic.Int64 // bits per second of padding; 0: off
 	tokens float64      // bytes of padding owed
@@ -68,7 +68,7 @@ type prober struct {
 
 // pad sends the padding owed since the last burst, right after a frame
 // ended (h, just written, has the marker bit), so no frame is split.
-// Writer goroutine only.
+// Under the down track's write lock.
 func (d *DownTrack) pad(b *binding, h *rtp.Header, now int64) {
 	rate := d.probe.rate.Load()
 	if rate <= 0 || d.selector == nil {

@@ -41,12 +41,14 @@ func (e *Engine) NewPublisher(participantID string, events PublisherEvents) (*Pu
 			// Simulcast: one OnTrack per layer, published as one track.
 			pub.simulcast.addLayer(remote, receiver, func(remote *webrtc.TrackRemote) *Track {
 				t := newTrack(e.newTrackID(), participantID, remote, p.pc.WriteRTCP, &e.stats)
+				e.fan.adopt(t)
 				t.inspect(p.pc, receiver)
 				return t
 			}, events.TrackStarted, events.TrackEnded)
 			return
 		}
 		t := newTrack(e.newTrackID(), participantID, remote, p.pc.WriteRTCP, &e.stats)
+		e.fan.adopt(t)
 		t.inspect(p.pc, receiver)
 		events.TrackStarted(t)
 		go t.readLoop(events.TrackEnded)

@@ -36,7 +36,7 @@ const resendLogLength = 256
 // nackResponder answers one subscriber's NACKs from the cache, on the
 // original SSRC (RFC 4585 generic NACK; see docs/protocol.md for why not
 // RTX). It runs on the subscriber's RTCP goroutine only, so its state
-// needs no lock, and it writes beside the writer goroutine: pion's SRTP
+// needs no lock, and it writes beside the fan-out's writes: pion's SRTP
 // writer serialises the two.
 type nackResponder struct {
 	source retransmitSource

@@ -20,12 +20,12 @@ const noLayer int8 = -1
 // currently receives into one stream with continuous sequence numbers and
 // monotonic timestamps. Between switches the mapping is a pure offset —
 // out = in + offset — so an outgoing sequence number maps back to the
-// layer packet it came from (see original). The writer goroutine of one
-// DownTrack rewrites; original and timestampOffset may be called from any
+// layer packet it came from (see original). Whoever holds one
+// DownTrack's write lock rewrites; original and timestampOffset may be called from any
 // goroutine (the subscriber's RTCP reader answering NACKs, the publisher's
 // relaying sender reports): they see only the switch history, guarded by
 // mu and changed at switches alone, and the newest outgoing seq, which
-// the writer publishes atomically — so a packet costs no lock.
+// the writer publishes atomically — so a packet costs no further lock.
 type seqRewriter struct {
 	clockRate uint32
 

@@ -4,15 +4,15 @@ import "sync/atomic"
 
 // packetRing is a single-producer single-consumer queue of shared packets
 // between a track's read loop (for simulcast, its layers' read loops
-// taking turns: DownTrack.enqueue) and one subscriber's writer goroutine. It
+// taking turns: DownTrack.enqueue) and the subscriber connection's writer
+// (connwriter.go), which drains it only while the read loop must not write. It
 // never blocks the producer: when the subscriber falls behind, push fails
 // and the caller drops the packet for that subscriber only.
 type packetRing struct {
-	slots  []*packet
-	mask   uint64
-	head   atomic.Uint64 // next slot to write; only the producer stores it
-	tail   atomic.Uint64 // next slot to read; only the consumer stores it
-	notify chan struct{} // wakes the consumer; capacity 1 so push never blocks
+	slots []*packet
+	mask  uint64
+	head  atomic.Uint64 // next slot to write; only the producer stores it
+	tail  atomic.Uint64 // next slot to read; only the consumer stores it
 }
 
 // newPacketRing makes a ring of size slots, rounded up to a power of two.
@@ -21,7 +21,7 @@ func newPacketRing(size int) *packetRing {
 	for n < size {
 		n <<= 1
 	}
-	return &packetRing{slots: make([]*packet, n), mask: uint64(n - 1), notify: make(chan struct{}, 1)}
+	return &packetRing{slots: make([]*packet, n), mask: uint64(n - 1)}
 }
 
 // push enqueues p and reports false when the ring is full.
@@ -32,12 +32,11 @@ func (r *packetRing) push(p *packet) bool {
 	}
 	r.slots[head&r.mask] = p
 	r.head.Store(head + 1)
-	select {
-	case r.notify <- struct{}{}:
-	default:
-	}
 	return true
 }
+
+// empty reports whether nothing is queued.
+func (r *packetRing) empty() bool { return r.head.Load() == r.tail.Load() }
 
 // pop dequeues the oldest packet, or nil when the ring is empty.
 func (r *packetRing) pop() *packet {

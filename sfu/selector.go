@@ -22,7 +22,7 @@ type layerSelector struct {
 	// Largest size the subscriber asked for; 0 means no limit.
 	maxWidth, maxHeight atomic.Int32
 
-	rw *seqRewriter // rewrites on the writer goroutine; maps back from any
+	rw *seqRewriter // rewrites under the write lock; maps back from any
 
 	// canDeliver reports whether a packet written now could reach the
 	// subscriber (deliverable.go); nil means always. Set before fan-out.
@@ -33,7 +33,7 @@ type layerSelector struct {
 	group *groupCounters
 
 	// viewing is the layerViewers slot counting this subscription (layer+1,
-	// 0 paused), or -1 before its first layer. Writer goroutine, then close.
+	// 0 paused), or -1 before its first layer. Under the write lock.
 	viewing int8
 
 	// Allocator goroutine only.

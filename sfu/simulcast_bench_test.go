@@ -16,7 +16,7 @@ func BenchmarkFanOutSimulcast(b *testing.B) {
 			var stats counters
 			track := simulcastTestTrack()
 			track.stats = &stats
-			downs, _ := subscribe(track, &stats, n)
+			downs, _ := subscribe(b, track, &stats, n)
 			for i, d := range downs {
 				d.selector = newLayerSelector(track)
 				d.selector.setTarget(int8(i % maxLayers))

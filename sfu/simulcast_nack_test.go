@@ -71,7 +71,9 @@ func TestNACKAfterLayerSwitchResendsTheRewrittenPacket(t *testing.T) {
 		track.addLayerFeedback(l)
 	}
 	defer track.stopLayerFeedback()
-	d := newDownTrack(track, &stats)
+	out := startConnWriter()
+	defer out.close()
+	d := newDownTrack(track, &stats, out)
 	defer d.close()
 	w := &payloadWriter{}
 	b := &binding{ssrc: 4242, payloadType: 96, writer: w}

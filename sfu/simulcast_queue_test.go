@@ -7,14 +7,15 @@ import (
 
 // While a subscriber's switch waits for the target layer's keyframe it
 // accepts two layers, and each layer has its own read loop: two goroutines
-// push onto the one queue. Every packet must come out of it exactly once
-// (a lost one would also never go back to the pool).
+// push onto the one queue of a queued (ICE-TCP) connection. Every packet
+// must come out of it exactly once (a lost one would also never go back
+// to the pool).
 func TestTwoLayersFeedingOneSubscriberLoseNothing(t *testing.T) {
 	const perLayer = 20000
 	var stats counters
 	track := simulcastTestTrack()
 	track.stats = &stats
-	d := &DownTrack{track: track, queue: newPacketRing(2 * perLayer), selector: newLayerSelector(track)}
+	d := &DownTrack{track: track, queue: newPacketRing(2 * perLayer), selector: newLayerSelector(track), out: stuckConnWriter()}
 	d.selector.current.Store(0) // forwarding layer 0,
 	d.selector.target.Store(1)  // switching to layer 1
 	track.addDownTrack(d)

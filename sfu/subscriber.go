@@ -33,7 +33,8 @@ type Subscriber struct {
 	downs    map[string]*DownTrack // by track id
 	isClosed bool
 
-	alloc allocator // simulcast layer choice from the bandwidth estimate
+	alloc allocator   // simulcast layer choice from the bandwidth estimate
+	out   *connWriter // writes what the read loops must not: connwriter.go
 
 	leaveGroupOnce sync.Once
 
@@ -72,7 +73,9 @@ func (e *Engine) NewSubscriber(events SubscriberEvents) (*Subscriber, error) {
 		alloc:     newAllocator(p.bwe),
 		group:     e.groups.join(events.Group),
 		groups:    &e.groups,
+		out:       startConnWriter(),
 	}
+	s.out.watch(p.pc)
 	go s.negotiationLoop()
 	go s.allocateLoop()
 	return s, nil
@@ -88,7 +91,7 @@ func (s *Subscriber) AddTrack(t *Track) error {
 	if _, ok := s.downs[t.id]; ok {
 		return nil
 	}
-	d := newDownTrack(t, s.stats)
+	d := newDownTrack(t, s.stats, s.out)
 	if d.selector != nil {
 		d.selector.group = s.group
 		s.watchDeliverable(d)
@@ -171,7 +174,7 @@ func (s *Subscriber) HandleAnswer(sdp string) error {
 }
 
 // Close stops forwarding everything, closes the peer connection and waits
-// for the negotiation loop and every writer goroutine to end.
+// for the negotiation loop and the connection's writer to end.
 func (s *Subscriber) Close() error {
 	s.mu.Lock()
 	s.isClosed = true
@@ -185,6 +188,7 @@ func (s *Subscriber) Close() error {
 		d.track.removeDownTrack(d)
 		d.close()
 	}
+	s.out.close()
 	s.leaveGroupOnce.Do(func() { s.groups.leave(s.events.Group) })
 	return err
 }

@@ -4,13 +4,14 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 )
 
 // Track is one track received from a publisher. Its read loop (one per
-// simulcast layer) fans every packet out to the subscriber queues in an
+// simulcast layer) fans every packet out to the subscribers in an
 // immutable snapshot.
 type Track struct {
 	id       string
@@ -35,6 +36,11 @@ type Track struct {
 	stats     *counters
 
 	state trackState // mid, audio level, mute: trackstate.go
+
+	// pool is the engine's fan-out helpers (nil: the read loop writes to
+	// every subscriber); spread is this track's offset into them.
+	pool   *fanPool
+	spread uint32
 
 	// sim is set for a simulcast track (nil otherwise); remote is then
 	// its first layer to arrive, firstLayer that layer's index.
@@ -106,8 +112,8 @@ func (t *Track) removeDownTrack(d *DownTrack) {
 
 // readLoop forwards packets until the publisher's stream ends. It is the
 // hot path: one pooled buffer per packet, shared by reference with every
-// subscriber queue; no allocations, no logging, and no locks but a
-// simulcast subscriber's enqueue (DownTrack.enqueue).
+// subscriber; no allocations, no logging, and no locks but each down
+// track's uncontended write lock (DownTrack.deliver).
 func (t *Track) readLoop(onEnded func(*Track)) {
 	t.stats.tracksPublished.Add(1)
 	defer func() {
@@ -142,22 +148,33 @@ func (t *Track) readPackets(remote *webrtc.TrackRemote, layer int8) {
 	}
 }
 
-// fanOut hands p to the history and every subscriber queue and releases
-// the caller's reference. A full queue drops the packet for that
-// subscriber only.
+// fanOut hands p to the history and every subscriber and releases the
+// caller's reference. Subscribers whose connection cannot block are
+// written here, on the read loop, or for a large fan-out partly by the
+// engine's helpers (fanpool.go); the others queue for their connection's
+// writer, and a full queue drops the packet for that subscriber only.
 func (t *Track) fanOut(p *packet) {
 	downs := *t.downs.Load()
 	p.refs.Store(int32(len(downs)) + 2)
 	t.history[p.layer].put(p)
+	if t.pool != nil && len(downs) > inlineFanOut {
+		downs = t.pool.share(t, downs, p)
+	}
+	t.deliverAll(downs, p, time.Now().UnixNano())
+	p.release()
+}
+
+// deliverAll delivers p to downs, each holding one of p's references,
+// starting at now (unix ns).
+func (t *Track) deliverAll(downs []*DownTrack, p *packet, now int64) {
 	for _, d := range downs {
 		if d.selector != nil && !d.selector.accepts(p.layer) {
 			p.release() // another simulcast layer than this subscriber's
 			continue
 		}
-		if !d.enqueue(p) {
+		var dropped bool
+		if now, dropped = d.deliver(p, now); dropped {
 			t.stats.packetsDropped.Add(1)
-			p.release()
 		}
 	}
-	p.release()
 }

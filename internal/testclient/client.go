@@ -71,6 +71,8 @@ type Client struct {
 
 	// raw, when set, takes every received RTP packet instead of Packets.
 	raw atomic.Pointer[RawHandler]
+	// rewrite, when set, edits the server's candidates: rewrite.go.
+	rewrite atomic.Pointer[func(string) string]
 
 	// Packets receives every RTP payload; when full, packets are dropped.
 	Packets chan Packet
@@ -193,7 +195,7 @@ func (c *Client) addCandidate(m Message) error {
 		return fmt.Errorf("candidate for %s before its PC exists", msg.PC)
 	}
 	return pc.AddICECandidate(webrtc.ICECandidateInit{
-		Candidate: msg.Candidate.Candidate, SDPMid: msg.Candidate.SDPMid,
+		Candidate: c.rewritten(msg.Candidate.Candidate), SDPMid: msg.Candidate.SDPMid,
 		SDPMLineIndex: msg.Candidate.SDPMLineIndex, UsernameFragment: msg.Candidate.UsernameFragment,
 	})
 }

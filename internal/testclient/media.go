@@ -178,7 +178,7 @@ func (c *Client) applySubscribeOffer(sdp string) (string, error) {
 	c.mu.Lock()
 	tracker := c.trackers[pc]
 	c.mu.Unlock()
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: c.rewritten(sdp)}); err != nil {
 		return "", err
 	}
 	if tracker != nil {
