@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -126,21 +125,7 @@ func benchmarkFanOut(b *testing.B, helpers, n int) {
 	b.SetBytes(int64(len(raw)))
 	b.ResetTimer()
 	for i := range b.N {
-		p := getPacket()
-		p.n = copy(p.buf[:], raw)
-		// Consecutive numbers, as a real stream: the history keeps
-		// a window of them pinned.
-		binary.BigEndian.PutUint16(p.buf[2:4], uint16(i))
-		track.fanOut(p)
-		if i%(fanJobQueue/2) == 0 {
-			// Let the helpers catch up, as a publisher's pace does: a
-			// flood would only measure their queues' drops.
-			for _, jobs := range pool.workers {
-				for len(jobs) > 0 {
-					waitForWriter()
-				}
-			}
-		}
+		fanOutPaced(track, pool, raw, i)
 	}
 	var written uint64
 	for want := uint64(b.N * n); ; waitForWriter() {

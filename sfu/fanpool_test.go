@@ -51,19 +51,7 @@ func TestFanOutSharedWithHelpersKeepsEachSubscribersOrder(t *testing.T) {
 	}
 	raw := testPacket(0)
 	for i := range packets {
-		p := getPacket()
-		p.n = copy(p.buf[:], raw)
-		binary.BigEndian.PutUint16(p.buf[2:4], uint16(i))
-		track.fanOut(p)
-		if i%(fanJobQueue/2) == 0 {
-			// A publisher's pace: a flood would fill the helpers' queues,
-			// which then drop (by design, not what this test is about).
-			for _, jobs := range pool.workers {
-				for len(jobs) > 0 {
-					waitForWriter()
-				}
-			}
-		}
+		fanOutPaced(track, pool, raw, i)
 	}
 	for i, w := range writers {
 		select {
@@ -82,5 +70,23 @@ func TestFanOutSharedWithHelpersKeepsEachSubscribersOrder(t *testing.T) {
 	}
 	if d := stats.packetsDropped.Load(); d != 0 {
 		t.Errorf("%d dropped", d)
+	}
+}
+
+// fanOutPaced fans out raw as packet number seq (a real stream's
+// consecutive numbers: the history keeps a window of them pinned), and
+// every half queue lets the helpers catch up, as a publisher's pace
+// does: a flood would fill their queues, which then drop by design.
+func fanOutPaced(track *Track, pool *fanPool, raw []byte, seq int) {
+	p := getPacket()
+	p.n = copy(p.buf[:], raw)
+	binary.BigEndian.PutUint16(p.buf[2:4], uint16(seq))
+	track.fanOut(p)
+	if seq%(fanJobQueue/2) == 0 {
+		for _, jobs := range pool.workers {
+			for len(jobs) > 0 {
+				waitForWriter()
+			}
+		}
 	}
 }
