@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,10 +14,6 @@ import (
 // allocateInterval is how often a subscriber's layers are re-chosen from
 // its bandwidth estimate; size requests re-choose at once.
 const allocateInterval = 500 * time.Millisecond
-
-// ErrUnknownTrack means a request named a track this subscriber does not
-// receive.
-var ErrUnknownTrack = errors.New("sfu: no such track for this subscriber")
 
 // allocator is a subscriber's layer-allocation state.
 type allocator struct {

@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,10 +17,6 @@ const (
 	videoQueueLength = 512
 	audioQueueLength = 64
 )
-
-// ErrCodecNotNegotiated means the subscriber's answer accepted none of the
-// codecs the publisher sends; the track cannot be forwarded to it.
-var ErrCodecNotNegotiated = errors.New("sfu: subscriber did not negotiate the track's codec")
 
 // binding is what a negotiated subscriber transceiver gives us to write to.
 type binding struct {

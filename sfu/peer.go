@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,14 +9,6 @@ import (
 
 	"github.com/pion/ice/v2"
 	"github.com/pion/webrtc/v3"
-)
-
-// Sentinel errors callers branch on to choose an error code for the client.
-var (
-	ErrBadSDP       = errors.New("sfu: SDP rejected")
-	ErrBadCandidate = errors.New("sfu: ICE candidate rejected")
-	ErrWrongState   = errors.New("sfu: not expected in this signaling state")
-	ErrClosed       = errors.New("sfu: peer connection closed")
 )
 
 // maxPendingCandidates bounds candidates held before the remote
