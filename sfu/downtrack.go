@@ -158,9 +158,11 @@ func (d *DownTrack) deliver(p *packet, now int64) (int64, bool) {
 
 // enqueue adds p to the ring and reports false when it is full. A
 // simulcast subscriber accepts two layers while a switch waits for its
-// keyframe, so two read loops may push at once.
+// keyframe, so two read loops may push at once; and with fan-out helpers
+// (fanpool.go) a subscriber joining or leaving moves the parts' bounds,
+// so the read loop and a helper still holding an older packet may too.
 func (d *DownTrack) enqueue(p *packet) bool {
-	if d.selector == nil {
+	if d.selector == nil && d.track.pool == nil {
 		return d.queue.push(p) // one read loop: the queue's one producer
 	}
 	d.enqueueMu.Lock()
