@@ -644,15 +644,25 @@ window.switchyard = Object.freeze({
   leave,
 });
 
-// /?room=NAME[&name=NAME]: fill the form and join at once.
+// /?room=NAME[&name=NAME]: fill the form and join at once — once every
+// module script of the page has run (they all run before
+// DOMContentLoaded, app.js first): joined can arrive before a slow one
+// has registered for messages, and that one would miss the room as it
+// was (reconnect grace, who is muted, the people list).
 const params = new URLSearchParams(location.search);
 const qRoom = params.get('room');
 const qName = params.get('name');
 ui.name.value = qName !== null ? qName : storedName();
 if (qRoom !== null) {
   ui.room.value = qRoom;
-  let name = ui.name.value.trim();
-  if (!name) name = `guest-${Math.floor(1000 + Math.random() * 9000)}`;
-  join(qRoom, name);
+  document.addEventListener(
+    'DOMContentLoaded',
+    () => {
+      let name = ui.name.value.trim();
+      if (!name) name = `guest-${Math.floor(1000 + Math.random() * 9000)}`;
+      join(qRoom, name);
+    },
+    { once: true },
+  );
 }
 updateControls();
