@@ -38,15 +38,8 @@ const (
 // deletes the namespace, which removes the pair.
 func setupVeth(t *testing.T) {
 	t.Helper()
-	ipLab(t, [][]string{{"netns", "del", ffNetns}}, [][]string{
-		{"netns", "add", ffNetns},
-		{"link", "add", ffVethSrv, "type", "veth", "peer", "name", ffVethFF, "netns", ffNetns},
-		{"addr", "add", ffSrvIP + "/24", "dev", ffVethSrv},
-		{"link", "set", ffVethSrv, "up"},
-		{"-n", ffNetns, "addr", "add", ffIP + "/24", "dev", ffVethFF},
-		{"-n", ffNetns, "link", "set", ffVethFF, "up"},
-		{"-n", ffNetns, "link", "set", "lo", "up"},
-	})
+	ipLab(t, [][]string{{"netns", "del", ffNetns}}, append([][]string{{"netns", "add", ffNetns}},
+		vethInto(ffNetns, ffVethSrv, ffVethFF, ffSrvIP, ffIP)...))
 }
 
 // dialInNetns opens a TCP connection from inside namespace ns; the socket

@@ -6,6 +6,20 @@ import (
 	"testing"
 )
 
+// vethInto is the steps that link this namespace to namespace ns (which
+// must exist) by a veth pair, hostDev at hostIP here and nsDev at nsIP
+// there (both /24), and bring up ns's loopback.
+func vethInto(ns, hostDev, nsDev, hostIP, nsIP string) [][]string {
+	return [][]string{
+		{"link", "add", hostDev, "type", "veth", "peer", "name", nsDev, "netns", ns},
+		{"addr", "add", hostIP + "/24", "dev", hostDev},
+		{"link", "set", hostDev, "up"},
+		{"-n", ns, "addr", "add", nsIP + "/24", "dev", nsDev},
+		{"-n", ns, "link", "set", nsDev, "up"},
+		{"-n", ns, "link", "set", "lo", "up"},
+	}
+}
+
 // ipLab builds a test's network with `ip` steps. undo removes it — the
 // namespaces or links the steps create — and runs first (a killed run
 // may have left them) and again at cleanup; its errors are ignored.

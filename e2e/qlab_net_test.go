@@ -51,16 +51,13 @@ func setupQlabNet(t *testing.T) {
 	for _, ns := range []string{qlPubNS, qlSubNS, qlRelayNS} {
 		undo = append(undo, []string{"netns", "del", ns})
 	}
-	ipLab(t, undo, [][]string{
+	steps := [][]string{
 		{"netns", "add", qlPubNS},
 		{"netns", "add", qlSubNS},
 		{"netns", "add", qlRelayNS},
-		{"link", "add", qlPubSrv, "type", "veth", "peer", "name", qlPubCli, "netns", qlPubNS},
-		{"addr", "add", qlPubSrvIP + "/24", "dev", qlPubSrv},
-		{"link", "set", qlPubSrv, "up"},
-		{"-n", qlPubNS, "addr", "add", qlPubIP + "/24", "dev", qlPubCli},
-		{"-n", qlPubNS, "link", "set", qlPubCli, "up"},
-		{"-n", qlPubNS, "link", "set", "lo", "up"},
+	}
+	steps = append(steps, vethInto(qlPubNS, qlPubSrv, qlPubCli, qlPubSrvIP, qlPubIP)...)
+	ipLab(t, undo, append(steps, [][]string{
 		{"link", "add", qlSubSrv, "type", "veth", "peer", "name", qlRelaySrv, "netns", qlRelayNS},
 		{"-n", qlRelayNS, "link", "add", qlRelaySub, "type", "veth", "peer", "name", qlSubCli, "netns", qlSubNS},
 		{"addr", "add", qlSubSrvIP + "/24", "dev", qlSubSrv},
@@ -70,7 +67,7 @@ func setupQlabNet(t *testing.T) {
 		{"-n", qlSubNS, "addr", "add", qlSubIP + "/24", "dev", qlSubCli},
 		{"-n", qlSubNS, "link", "set", qlSubCli, "up"},
 		{"-n", qlSubNS, "link", "set", "lo", "up"},
-	})
+	}...))
 	for ns, devs := range map[string][]string{"": {qlSubSrv}, qlRelayNS: {qlRelaySrv, qlRelaySub}, qlSubNS: {qlSubCli}} {
 		for _, dev := range devs {
 			if err := inNetns(ns, func() error { return offloadsOff(dev) }); err != nil {
