@@ -1,7 +1,6 @@
 package webhook_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -30,11 +29,7 @@ func TestDeliveryFollowsTheLogAcrossRotations(t *testing.T) {
 	want := churn(t, log, 100, 30)
 	r.Down() // the cursor stays behind while the log rotates on
 	want += churn(t, log, 200, 20)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if err := d.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
+	closeDispatcher(t, d)
 	saved := savedCursorSeq(t, dir)
 	want += churn(t, log, 300, 20) // more rotations while nothing delivers
 	files, err := sessionlog.Files(logPath)
@@ -48,11 +43,7 @@ func TestDeliveryFollowsTheLogAcrossRotations(t *testing.T) {
 	d = newTestDispatcher(t, dir, logPath, r.URL())
 	want += churn(t, log, 400, 10)
 	events := r.Wait(want, 30*time.Second)
-	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := d.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	closeDispatcher(t, d)
 	t.Logf("%d segments, cursor saved in segment %d, %d events", len(files), saved, len(events))
 	if len(events) != want {
 		t.Fatalf("receiver has %d distinct events, want exactly %d", len(events), want)
@@ -139,9 +130,5 @@ func TestRetentionKeepsWhatALaggingDeliveryNeeds(t *testing.T) {
 	if len(after) > keep+2 { // the kept ones, the live one, and one the cursor may still be in
 		t.Fatalf("after delivery: segments %v, want about %d", after, keep+1)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := d.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	closeDispatcher(t, d)
 }

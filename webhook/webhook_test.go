@@ -91,6 +91,17 @@ func newTestDispatcher(t *testing.T, dir, logPath string, urls ...string) *Dispa
 	return d
 }
 
+// closeDispatcher closes d within 5 s; pending deliveries are saved for
+// the next dispatcher.
+func closeDispatcher(t *testing.T, d *Dispatcher) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestEveryEventArrivesOnceInOrderThroughFailuresOutageAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "sessions.jsonl")
@@ -107,21 +118,13 @@ func TestEveryEventArrivesOnceInOrderThroughFailuresOutageAndRestart(t *testing.
 	want := churn(t, log, 100, 40)
 	r.Down()
 	want += churn(t, log, 200, 30) // all while the receiver is down
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if err := d.Close(ctx); err != nil { // restart while events are pending
-		t.Fatal(err)
-	}
-	cancel()
+	closeDispatcher(t, d)          // restart while events are pending
 	want += churn(t, log, 300, 30) // while nothing delivers
 	r.Up()
 	d = newTestDispatcher(t, dir, logPath, r.URL())
 	want += churn(t, log, 400, 30)
 	events := r.Wait(want, 30*time.Second)
-	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := d.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	closeDispatcher(t, d)
 
 	if len(events) != want {
 		t.Fatalf("receiver has %d distinct events, want exactly %d", len(events), want)
