@@ -6,13 +6,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/switchyard-sfu/switchyard/internal/waitfor"
 	"golang.org/x/net/ipv4"
 )
 
@@ -186,29 +186,9 @@ func TestEgressHandsALongQueueToTheSender(t *testing.T) {
 	}
 	waitExited(t, c)
 	ids, batches := w.sent()
-	if len(ids) != n+1 {
-		t.Fatalf("sent %d, want %d", len(ids), n+1)
-	}
-	for i, id := range ids {
-		if id != uint32(i) {
-			t.Fatalf("packet %d is %d", i, id)
-		}
-	}
+	wantNumbered(t, ids, n+1)
 	if want := 1 + (n+egressBatch-1)/egressBatch; batches != want {
 		t.Fatalf("%d sendmmsg calls, want %d", batches, want)
-	}
-}
-
-// waitFor polls cond, yielding, for at most 5 s: for a goroutine to
-// reach a wait whose only sign is a counter.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		runtime.Gosched()
 	}
 }
 
@@ -228,7 +208,10 @@ func fillBehindBusySender(t *testing.T, c *egressConn, w *gatedWriter, stats *eg
 		_, err := c.WriteTo(numbered(egressQueueLength), to)
 		extra <- err
 	}()
-	waitFor(t, "the extra write to find the queue full", func() bool { return stats.waits.Load() == 1 })
+	// Its only sign of waiting is the counter.
+	if err := waitfor.Poll(5*time.Second, time.Millisecond, "the extra write to find the queue full", func() bool { return stats.waits.Load() == 1 }); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case err := <-extra:
 		t.Fatalf("write to a full queue returned (%v) before the kernel took anything", err)
@@ -253,8 +236,15 @@ func TestEgressFullQueueWaitsForRoom(t *testing.T) {
 	}
 	waitExited(t, c)
 	ids, _ := w.sent()
-	if len(ids) != egressQueueLength+1 {
-		t.Fatalf("sent %d, want %d", len(ids), egressQueueLength+1)
+	wantNumbered(t, ids, egressQueueLength+1)
+}
+
+// wantNumbered fails unless ids are exactly 0, 1, … n-1: every packet
+// sent once, in order.
+func wantNumbered(t *testing.T, ids []uint32, n int) {
+	t.Helper()
+	if len(ids) != n {
+		t.Fatalf("sent %d, want %d", len(ids), n)
 	}
 	for i, id := range ids {
 		if id != uint32(i) {
