@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-sfu/switchyard/internal/webhooktest"
 	"github.com/switchyard-sfu/switchyard/sessionlog"
+	"github.com/switchyard-sfu/switchyard/webhook"
 )
 
 // The log rotates many times while events are delivered and while the
@@ -45,6 +46,13 @@ func TestDeliveryFollowsTheLogAcrossRotations(t *testing.T) {
 	events := r.Wait(want, 30*time.Second)
 	closeDispatcher(t, d)
 	t.Logf("%d segments, cursor saved in segment %d, %d events", len(files), saved, len(events))
+	checkDelivered(t, r, events, want)
+}
+
+// checkDelivered fails unless the receiver has exactly want distinct
+// events, saw no problem, and every room's events follow sessionOrder.
+func checkDelivered(t *testing.T, r *webhooktest.Receiver, events []webhook.Event, want int) {
+	t.Helper()
 	if len(events) != want {
 		t.Fatalf("receiver has %d distinct events, want exactly %d", len(events), want)
 	}
@@ -53,8 +61,7 @@ func TestDeliveryFollowsTheLogAcrossRotations(t *testing.T) {
 	}
 	for roomName, list := range webhooktest.CheckOrder(t, events) {
 		for i, ev := range list {
-			wantType := sessionOrder[i%len(sessionOrder)]
-			if ev.Type != wantType {
+			if wantType := sessionOrder[i%len(sessionOrder)]; ev.Type != wantType {
 				t.Fatalf("room %s event %d is %s, want %s", roomName, i, ev.Type, wantType)
 			}
 		}
@@ -106,20 +113,7 @@ func TestRetentionKeepsWhatALaggingDeliveryNeeds(t *testing.T) {
 		t.Fatalf("segments %v: retention deleted what the lagging receiver needs", files)
 	}
 	r.Up()
-	events := r.Wait(want, 30*time.Second)
-	if len(events) != want {
-		t.Fatalf("receiver has %d distinct events, want %d", len(events), want)
-	}
-	for _, b := range r.Problems() {
-		t.Error(b)
-	}
-	for roomName, list := range webhooktest.CheckOrder(t, events) {
-		for i, ev := range list {
-			if wantType := sessionOrder[i%len(sessionOrder)]; ev.Type != wantType {
-				t.Fatalf("room %s event %d is %s, want %s", roomName, i, ev.Type, wantType)
-			}
-		}
-	}
+	checkDelivered(t, r, r.Wait(want, 30*time.Second), want)
 	// Delivered: the next rotations let the old segments go.
 	want += churn(t, log, 100, 10)
 	r.Wait(want, 30*time.Second)
