@@ -132,6 +132,10 @@ type fakeSubscriber struct {
 	tracks  map[string]Track
 	sizes   map[string][2]int
 	watched []string // the tracks of the WHEP answer
+
+	// removeHeld, when set, makes RemoveTrack announce itself on removing
+	// and wait for removeHeld to close: a leave stuck outside the lock.
+	removing, removeHeld chan struct{}
 }
 
 func (s *fakeSubscriber) HandleAnswer(sdp string) error {
@@ -155,6 +159,10 @@ func (s *fakeSubscriber) AddTrack(t Track) error {
 }
 
 func (s *fakeSubscriber) RemoveTrack(id string) {
+	if s.removeHeld != nil {
+		s.removing <- struct{}{}
+		<-s.removeHeld
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.tracks, id)

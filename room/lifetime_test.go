@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,5 +73,41 @@ func TestShutdownEndsSpeakerSampling(t *testing.T) {
 	}
 	if speakerLoopRunning() {
 		t.Fatal("speaker sampling still runs after Shutdown returned")
+	}
+}
+
+// A leave that another goroutine started (here a failed PC) is still
+// working outside the room lock when Shutdown runs: Shutdown must wait
+// for it, or its tail (closing the leaver's PCs, logging) outlives the
+// manager. Seen as a log after a server test had ended.
+func TestShutdownWaitsForALeaveInFlight(t *testing.T) {
+	f := newFixture(t, Options{})
+	ann, bob := f.join("r", "ann"), f.join("r", "bob")
+	track := ann.publish(webrtc.RTPCodecTypeAudio, 1)
+	bob.heard.waitFor(t, 0, "track-published "+ann.id+" "+track.id)
+	sub := bob.subFake()
+	sub.removing, sub.removeHeld = make(chan struct{}), make(chan struct{})
+	release := sync.OnceFunc(func() { close(sub.removeHeld) })
+	t.Cleanup(release) // a failed check must not leave ann's leave stuck
+
+	go ann.pubFake().fail(webrtc.PeerConnectionStateFailed)
+	<-sub.removing // ann's leave is told and now removes her track from bob
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := f.m.Shutdown(ctx); err == nil {
+		t.Fatal("Shutdown returned while ann's leave was still removing her tracks")
+	}
+	if ann.pubFake().isClosed() {
+		t.Fatal("ann's PCs closed before her leave got to closing them")
+	}
+	release()
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.m.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !ann.pubFake().isClosed() || !ann.subFake().isClosed() {
+		t.Fatal("Shutdown returned before ann's PCs were closed")
 	}
 }

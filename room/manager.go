@@ -228,6 +228,7 @@ func (m *Manager) startLeave(p *Participant, reason Reason) (finish func(), ok b
 	r.mu.Unlock()
 
 	return func() {
+		defer close(p.finished)
 		r.out.deliverThrough(told)
 		// The leaver is out of the room, so nothing forwards its tracks
 		// again; removing them needs no room lock.
@@ -324,13 +325,25 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	// All at once: the leaves share their commits instead of each
 	// waiting for its own.
 	var finishes []func()
+	var inFlight []*Participant
 	for _, p := range all {
 		if finish, ok := m.startLeave(p, ReasonServerShutdown); ok {
 			finishes = append(finishes, finish)
+		} else {
+			inFlight = append(inFlight, p)
 		}
 	}
 	for _, finish := range finishes {
 		finish()
+	}
+	// A leave another goroutine started (a failed PC, a closed socket) is
+	// still telling and closing; Shutdown owns the room's end, so it waits.
+	for _, p := range inFlight {
+		select {
+		case <-p.finished:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if err := m.WaitPeersClosed(ctx); err != nil {
 		return err

@@ -35,6 +35,10 @@ type Participant struct {
 	tracks map[string]Track
 	left   bool
 
+	// finished is closed once a leave's work outside the room lock is
+	// done, so Shutdown can wait for a leave another goroutine started.
+	finished chan struct{}
+
 	lastHeard atomic.Int64 // unix nanoseconds of the last sign of life
 
 	chatLimit tokenBucket // chat.go
@@ -42,12 +46,13 @@ type Participant struct {
 
 func (m *Manager) newParticipant(roomName, name string, client Client) (*Participant, error) {
 	p := &Participant{
-		id:      newParticipantID(),
-		name:    name,
-		secret:  ids.Secret(),
-		client:  client,
-		manager: m,
-		tracks:  make(map[string]Track),
+		id:       newParticipantID(),
+		name:     name,
+		secret:   ids.Secret(),
+		client:   client,
+		manager:  m,
+		tracks:   make(map[string]Track),
+		finished: make(chan struct{}),
 	}
 	fail := func(role PC, reason Reason) func(webrtc.PeerConnectionState) {
 		return func(state webrtc.PeerConnectionState) {
