@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/sfu"
@@ -124,7 +125,13 @@ func (p *fakePublisher) start(t *fakeTrack) { p.events.TrackStarted(t) }
 func (p *fakePublisher) end(t *fakeTrack)   { p.events.TrackEnded(t) }
 
 // fail plays the PC failing or closing under the room.
-func (p *fakePublisher) fail(state webrtc.PeerConnectionState) { p.events.Failed(state) }
+func (p *fakePublisher) fail(state webrtc.PeerConnectionState) { p.failHeard(state, time.Time{}) }
+
+// failHeard fails the PC as the media core does, saying when its peer
+// was last heard from.
+func (p *fakePublisher) failHeard(state webrtc.PeerConnectionState, lastHeard time.Time) {
+	p.events.Failed(state, lastHeard)
+}
 
 type fakeSubscriber struct {
 	*fakePeer
@@ -200,7 +207,7 @@ func (s *fakeSubscriber) trackIDs() []string {
 	return ids
 }
 
-func (s *fakeSubscriber) fail(state webrtc.PeerConnectionState) { s.events.Failed(state) }
+func (s *fakeSubscriber) fail(state webrtc.PeerConnectionState) { s.events.Failed(state, time.Time{}) }
 
 // fakeTrack is a published track whose audio level the test sets.
 type fakeTrack struct {

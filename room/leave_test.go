@@ -189,3 +189,36 @@ func TestResumeContinuesAnEndedSessionOnce(t *testing.T) {
 		t.Fatalf("a claim was honoured twice (resumed from %q)", third.ResumedFrom())
 	}
 }
+
+// A failed PC says when its peer was last heard from; the leave's
+// detection delay counts from then, unless the client was heard later
+// (a pong on a socket that outlived the media path). A session with no
+// socket (WHIP) would otherwise count it from its join.
+func TestPCFailureDetectionDelayCountsFromTheLastPacket(t *testing.T) {
+	cases := []struct {
+		name            string
+		touched, silent time.Duration // before the failure
+		want            time.Duration // the detection delay, about
+	}{
+		{"media heard last", 30 * time.Second, 4 * time.Second, 4 * time.Second},
+		{"socket heard last", time.Second, 4 * time.Second, time.Second},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, Options{})
+			ann := f.join("r", "ann")
+			f.join("r", "bob")
+			now := time.Now()
+			ann.Touch(now.Add(-c.touched))
+			ann.pubFake().failHeard(webrtc.PeerConnectionStateFailed, now.Add(-c.silent))
+			e := f.obs.lastLeave(t)
+			if e.Reason != ReasonPCFailed {
+				t.Fatalf("left with %s", e.Reason)
+			}
+			// The leave is timed a moment after now.
+			if e.DetectionDelay < c.want || e.DetectionDelay > c.want+time.Second {
+				t.Fatalf("detection delay %v, want about %v", e.DetectionDelay, c.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,10 @@
 package room
 
-import "github.com/pion/webrtc/v3"
+import (
+	"time"
+
+	"github.com/pion/webrtc/v3"
+)
 
 // The media seam. room drives the media core through these interfaces,
 // which it owns, so its behaviour is tested against a hand-written fake
@@ -67,8 +71,9 @@ type Track interface {
 type PeerEvents struct {
 	// Candidate carries a local ICE candidate to trickle; nil ends gathering.
 	Candidate func(*webrtc.ICECandidateInit)
-	// Failed reports, at most once, that the PC failed or closed under us.
-	Failed func(state webrtc.PeerConnectionState)
+	// Failed reports, at most once, that the PC failed or closed under us,
+	// and when its peer was last heard from (zero: never).
+	Failed func(state webrtc.PeerConnectionState, lastHeard time.Time)
 	// RestartICE, when set, is called on each ICE failure while the
 	// media core retries ICE instead of failing the PC at once.
 	RestartICE func()

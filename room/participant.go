@@ -54,13 +54,14 @@ func (m *Manager) newParticipant(roomName, name string, client Client) (*Partici
 		tracks:   make(map[string]Track),
 		finished: make(chan struct{}),
 	}
-	fail := func(role PC, reason Reason) func(webrtc.PeerConnectionState) {
-		return func(state webrtc.PeerConnectionState) {
+	fail := func(role PC, reason Reason) func(webrtc.PeerConnectionState, time.Time) {
+		return func(state webrtc.PeerConnectionState, lastHeard time.Time) {
 			m.log.Debug("peer connection ended", zap.String("participant", p.id), zap.String("pc", string(role)), zap.Stringer("state", state))
 			why := reason
 			if state == webrtc.PeerConnectionStateClosed {
 				why = ReasonPCClosed
 			}
+			p.heard(lastHeard)
 			m.leave(p, why)
 		}
 	}
@@ -99,6 +100,20 @@ func (p *Participant) RoomName() string { return p.room.name }
 // Touch records a sign of life (a message or pong) from the client; a
 // detected leave reports the time since the last one.
 func (p *Participant) Touch(at time.Time) { p.lastHeard.Store(at.UnixNano()) }
+
+// heard records a sign of life the media saw, unless a later one is
+// already known (a pong after the path went silent).
+func (p *Participant) heard(at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	for {
+		last := p.lastHeard.Load()
+		if at.UnixNano() <= last || p.lastHeard.CompareAndSwap(last, at.UnixNano()) {
+			return
+		}
+	}
+}
 
 // Leave ends the session with reason; it is idempotent.
 func (p *Participant) Leave(reason Reason) { p.manager.leave(p, reason) }

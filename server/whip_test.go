@@ -177,6 +177,11 @@ func TestWHIPPublisherKilledWithoutDeleteIsSeenWithinTheICEBound(t *testing.T) {
 	if delay > whipKillBound {
 		t.Fatalf("killed publisher seen after %v, want within %v", delay, whipKillBound)
 	}
+	// The log counts from the last packet as ICE's timeouts place it (at
+	// most one 0.5 s check early), not from the join.
+	if ev.DetectionDelay < delay-time.Second/2 || ev.DetectionDelay > delay+time.Second {
+		t.Fatalf("log's detection delay %v, but the leave was seen %v after the kill", ev.DetectionDelay, delay)
+	}
 }
 
 func TestWHEPViewerGetsAPublishersTracksAndDeleteEndsIt(t *testing.T) {

@@ -75,6 +75,7 @@ type Engine struct {
 
 	maxRemoteCandidates int
 	iceRestartLimit     time.Duration
+	silentToFail        time.Duration // the longest ICE takes from silence to failed (lastheard.go)
 }
 
 // NewEngine prepares the WebRTC API: codecs (Opus, VP8, VP9, H.264, …;
@@ -157,6 +158,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 
 		maxRemoteCandidates: cmp.Or(cfg.MaxRemoteCandidates, DefaultMaxRemoteCandidates),
 		iceRestartLimit:     cmp.Or(cfg.ICERestartLimit, DefaultICERestartLimit),
+		silentToFail: cmp.Or(cfg.DisconnectedTimeout, defaultDisconnectedTimeout) + cmp.Or(cfg.FailedTimeout, defaultFailedTimeout) +
+			cmp.Or(cfg.KeepaliveInterval, defaultKeepaliveInterval),
 	}, nil
 }
 

@@ -24,6 +24,7 @@ const DefaultICERestartLimit = 10 * time.Second
 type iceRestart struct {
 	mu    sync.Mutex
 	timer *time.Timer // non-nil while an episode runs
+	began time.Time   // the episode's first failure
 }
 
 // restartICE handles a failed connection: it starts or continues an
@@ -40,6 +41,7 @@ func (p *peer) restartICE() bool {
 		return true // closing or already failed: nothing to report twice
 	}
 	if p.restart.timer == nil {
+		p.restart.began = time.Now()
 		p.restart.timer = time.AfterFunc(p.restartLimit, p.restartExpired)
 	}
 	p.restart.mu.Unlock()
@@ -49,8 +51,11 @@ func (p *peer) restartICE() bool {
 
 // restartExpired reports the failure the restarts could not repair.
 func (p *peer) restartExpired() {
+	p.restart.mu.Lock()
+	began := p.restart.began
+	p.restart.mu.Unlock()
 	if p.ended.CompareAndSwap(false, true) {
-		p.events.Failed(webrtc.PeerConnectionStateFailed)
+		p.events.Failed(webrtc.PeerConnectionStateFailed, p.heardBefore(true, began))
 	}
 }
 

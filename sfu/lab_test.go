@@ -273,7 +273,7 @@ func (l *lab) publish(lossRate float64, interval time.Duration) *labPublisher {
 		}
 	})
 	p.server, err = l.engine.NewPublisher("p_pub", PublisherEvents{
-		PeerEvents:   PeerEvents{Candidate: c.addCandidate, Failed: func(webrtc.PeerConnectionState) {}},
+		PeerEvents:   PeerEvents{Candidate: c.addCandidate, Failed: func(webrtc.PeerConnectionState, time.Time) {}},
 		TrackStarted: func(tr *Track) { p.started <- tr },
 		TrackEnded:   func(tr *Track) { p.ended <- tr },
 		Answer: func(sdp string) {
@@ -385,7 +385,7 @@ func (l *lab) subscribeWith(lossRate float64, sendPLIOnTrack bool, opts clientOp
 	s := &labSubscriber{labClient: c, log: newSeqLog(), gotSR: make(chan struct{})}
 	var err error
 	s.server, err = l.engine.NewSubscriber(SubscriberEvents{
-		PeerEvents: PeerEvents{Candidate: c.addCandidate, Failed: func(webrtc.PeerConnectionState) {}},
+		PeerEvents: PeerEvents{Candidate: c.addCandidate, Failed: func(webrtc.PeerConnectionState, time.Time) {}},
 		Offer: func(sdp string) {
 			c.do(func() {
 				if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {

@@ -23,8 +23,11 @@ type PeerEvents struct {
 	// Failed reports that the connection failed or was closed by something
 	// other than Close; it fires at most once. With RestartICE set, an ICE
 	// failure is reported only once restarts have not repaired it within
-	// the engine's ICERestartLimit (icerestart.go).
-	Failed func(state webrtc.PeerConnectionState)
+	// the engine's ICERestartLimit (icerestart.go). lastHeard is when the
+	// peer was last heard from: for an ICE failure, when its path went
+	// silent as ICE's timeouts place it (lastheard.go), not when the
+	// failure was declared.
+	Failed func(state webrtc.PeerConnectionState, lastHeard time.Time)
 	// RestartICE, when set, is called on each ICE failure while restarts
 	// are tried: the owner must get fresh ICE credentials exchanged (the
 	// Subscriber sends its own restart offer before calling it; for a
@@ -63,6 +66,7 @@ type peer struct {
 
 	restart      iceRestart
 	restartLimit time.Duration
+	silentToFail time.Duration // the longest ICE takes from silence to failed
 
 	// up is set at the first connected state: from then on, SRTP writes
 	// reach the wire (a later disconnection only loses packets).
@@ -74,7 +78,7 @@ func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
-	p := &peer{pc: pc, bwe: bwe, events: events, closed: make(chan struct{}), guard: NewICEGuard(pc), restartLimit: e.iceRestartLimit}
+	p := &peer{pc: pc, bwe: bwe, events: events, closed: make(chan struct{}), guard: NewICEGuard(pc), restartLimit: e.iceRestartLimit, silentToFail: e.silentToFail}
 	p.budget.max = e.maxRemoteCandidates
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		var init *webrtc.ICECandidateInit
@@ -108,7 +112,7 @@ func (e *Engine) newPeer(events PeerEvents) (*peer, error) {
 			return
 		}
 		if p.ended.CompareAndSwap(false, true) {
-			p.events.Failed(s)
+			p.events.Failed(s, p.heardBefore(p.pc.ICEConnectionState() == webrtc.ICEConnectionStateFailed, time.Now()))
 		}
 	})
 	return p, nil

@@ -64,7 +64,7 @@ func runQualityLab(t *testing.T, probing bool) qualityRun {
 	tracks, tr := addSimulcastTracks(t, pc.pc)
 	started := make(chan *Track, 1)
 	pub, err := l.engine.NewPublisher("p_pub", PublisherEvents{
-		PeerEvents:   PeerEvents{Candidate: pc.addCandidate, Failed: func(webrtc.PeerConnectionState) {}},
+		PeerEvents:   PeerEvents{Candidate: pc.addCandidate, Failed: func(webrtc.PeerConnectionState, time.Time) {}},
 		TrackStarted: func(tr *Track) { started <- tr },
 		TrackEnded:   func(*Track) {},
 		Answer: func(sdp string) {

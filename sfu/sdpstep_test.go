@@ -26,7 +26,7 @@ func TestCloseDuringTheFirstOfferLeavesNoICEAgent(t *testing.T) {
 	before := iceAgentLoops()
 	var wg sync.WaitGroup
 	for i := range 300 {
-		s, err := e.NewSubscriber(SubscriberEvents{PeerEvents: PeerEvents{Candidate: func(*webrtc.ICECandidateInit) {}, Failed: func(webrtc.PeerConnectionState) {}}, Offer: func(string) {}})
+		s, err := e.NewSubscriber(SubscriberEvents{PeerEvents: PeerEvents{Candidate: func(*webrtc.ICECandidateInit) {}, Failed: func(webrtc.PeerConnectionState, time.Time) {}}, Offer: func(string) {}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -156,7 +156,7 @@ func TestSimulcastSubscriberFollowsEstimate(t *testing.T) {
 					_ = pubPC.AddICECandidate(*c)
 				}
 			},
-			Failed: func(webrtc.PeerConnectionState) {},
+			Failed: func(webrtc.PeerConnectionState, time.Time) {},
 		},
 		Answer: func(sdp string) {
 			if err := pubPC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
@@ -224,7 +224,7 @@ func TestSimulcastSubscriberFollowsEstimate(t *testing.T) {
 					_ = subPC.AddICECandidate(*c)
 				}
 			},
-			Failed: func(webrtc.PeerConnectionState) {},
+			Failed: func(webrtc.PeerConnectionState, time.Time) {},
 		},
 		Offer: func(sdp string) {
 			if err := subPC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
