@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard-sfu/switchyard/auth"
 	"github.com/switchyard-sfu/switchyard/cluster"
 	"github.com/switchyard-sfu/switchyard/config"
+	"github.com/switchyard-sfu/switchyard/internal/origin"
 	"github.com/switchyard-sfu/switchyard/metrics"
 	"github.com/switchyard-sfu/switchyard/room"
 	"github.com/switchyard-sfu/switchyard/sessionlog"
@@ -166,7 +167,8 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		RequireSocketToken: cfg.Auth.RequireSocketToken,
 	}, log.Named("signal"))
 	s.beacons = newPerIPLimiter(cfg.HTTP.BeaconRate, cfg.HTTP.BeaconBurst)
-	s.whip = whip.New(whip.Options{Rooms: rooms, Auth: authority, ICEServers: s.ICEServersFor, Log: log.Named("whip")})
+	s.whip = whip.New(whip.Options{Rooms: rooms, Auth: authority, ICEServers: s.ICEServersFor, Log: log.Named("whip"),
+		Origins: origin.Policy{Allowed: cfg.Signaling.AllowedOrigins, Hosts: cfg.HTTP.Hosts}})
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -3,13 +3,11 @@ package signal
 import (
 	"net"
 	"net/http"
-	"net/url"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/switchyard-sfu/switchyard/internal/origin"
 )
 
 // DefaultJoinTimeout closes a socket that has not joined when
@@ -56,28 +54,9 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
-// originAllowed accepts no Origin (non-browser clients), "*", a listed
-// origin, or an origin whose host is one of Options.Hosts. Without Hosts
-// it falls back to the request's own Host, which a DNS-rebinding page
-// controls: production configs should set http.hosts.
+// originAllowed applies the one origin rule (internal/origin).
 func (h *Handler) originAllowed(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || slices.Contains(h.opts.AllowedOrigins, "*") {
-		return true
-	}
-	if slices.ContainsFunc(h.opts.AllowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) }) {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if len(h.opts.Hosts) == 0 {
-		return len(h.opts.AllowedOrigins) == 0 && strings.EqualFold(u.Host, r.Host)
-	}
-	return slices.ContainsFunc(h.opts.Hosts, func(known string) bool {
-		return strings.EqualFold(known, u.Host) || (!strings.Contains(known, ":") && strings.EqualFold(known, u.Hostname()))
-	})
+	return origin.Policy{Allowed: h.opts.AllowedOrigins, Hosts: h.opts.Hosts}.Allows(r)
 }
 
 // startJoinTimer closes the session if it has not joined within the join

@@ -26,6 +26,7 @@ const (
 	CodeUnavailable    = "unavailable"     // 503: draining or shutting down
 	CodePrecondition   = "precondition-failed"
 	CodeInternal       = "internal"
+	CodeBadOrigin      = "bad-origin" // 403: a browser page the origin rule refuses
 )
 
 // httpError is a refusal with its status, code and a message for people.

@@ -21,6 +21,7 @@ import (
 	"github.com/pion/webrtc/v3"
 	"github.com/switchyard-sfu/switchyard/auth"
 	"github.com/switchyard-sfu/switchyard/internal/ids"
+	"github.com/switchyard-sfu/switchyard/internal/origin"
 	"github.com/switchyard-sfu/switchyard/room"
 	"go.uber.org/zap"
 )
@@ -56,6 +57,8 @@ type Options struct {
 	// Link headers; nil sends none.
 	ICEServers func(participantID string, expires time.Time) []webrtc.ICEServer
 	Log        *zap.Logger
+	// Origins is which browser pages may call the endpoints (cors.go).
+	Origins origin.Policy
 }
 
 // Handler serves the WHIP and WHEP endpoints.
@@ -76,11 +79,11 @@ func New(opts Options) *Handler {
 func (h *Handler) Register(mux *http.ServeMux) {
 	for _, k := range []Kind{WHIP, WHEP} {
 		base := "/v1/" + string(k) + "/{room}"
-		mux.HandleFunc("POST "+base, h.post(k))
-		mux.HandleFunc("OPTIONS "+base, h.options(k))
-		mux.HandleFunc("DELETE "+base+"/{session}", h.delete(k))
-		mux.HandleFunc("PATCH "+base+"/{session}", h.patch(k))
-		mux.HandleFunc("OPTIONS "+base+"/{session}", h.options(k))
+		mux.HandleFunc("POST "+base, h.withOrigin(h.post(k)))
+		mux.HandleFunc("OPTIONS "+base, h.withOrigin(h.options(k)))
+		mux.HandleFunc("DELETE "+base+"/{session}", h.withOrigin(h.delete(k)))
+		mux.HandleFunc("PATCH "+base+"/{session}", h.withOrigin(h.patch(k)))
+		mux.HandleFunc("OPTIONS "+base+"/{session}", h.withOrigin(h.options(k)))
 	}
 }
 
