@@ -153,11 +153,19 @@ func TestPresenceEdgesNavigation(t *testing.T) {
 		{"download link", func(*e2eServer) string { return edge + "/download" }, false},
 		{"204 link", func(*e2eServer) string { return edge + "/204" }, false},
 	}
+	// The causes act on pages, not on browser processes: each gets a
+	// fresh server and a fresh tab in each of two shared browsers.
+	bs := launchBrowsers(t, "N", 2)
+	leaver, observer := bs[0], bs[1]
 	for _, c := range causes {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
 			s := startServer(t)
-			bs := launchBrowsers(t, "N", 2)
-			leaver, observer := bs[0], bs[1]
+			for _, b := range bs {
+				if err := b.freshTab(t); err != nil {
+					t.Fatal(err)
+				}
+			}
+			logTracesOnFailure(t, bs)
 			for run := range edgeRuns() {
 				roomName := fmt.Sprintf("nav%d", run)
 				ids, err := joinAll(s.base, roomName, bs)
