@@ -221,10 +221,11 @@ func (b *browser) alive() bool {
 	return !b.stopped && !b.killed
 }
 
-// close kills the process group (waking it first, should it be frozen),
-// reaps the browser, drops the DevTools connection and checks that no
+// close lets the page's ICE checks end (settleICE), kills the process
+// group (waking it first, should it be frozen), reaps the browser, drops the DevTools connection and checks that no
 // process of this browser is left running.
 func (b *browser) close() {
+	b.settleICE()
 	_ = b.signal(syscall.SIGCONT)
 	_ = b.signal(syscall.SIGKILL)
 	select {
@@ -355,6 +356,7 @@ func (b *browser) freshTab(t *testing.T) error {
 		return err
 	}
 	t.Cleanup(func() {
+		b.settleICE()
 		if b.pageCancel != nil {
 			b.pageCancel()
 		}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -172,7 +173,12 @@ func TestPresenceEdgesNavigation(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := observer.waitPlaying(othersOf(bs, ids, 1), false, 0.1); err != nil {
+				// Both ways, so that no peer connection is still connecting
+				// when the leaver's page goes: the server would close it
+				// only at its ICE failure time (sfu.ICEGuard), 4 s on.
+				errs := make([]error, len(bs))
+				parallel(len(bs), func(i int) { _, errs[i] = bs[i].waitPlaying(othersOf(bs, ids, i), false, 0.1) })
+				if err := errors.Join(errs...); err != nil {
 					t.Fatal(err)
 				}
 				leaverID := ids[0]
