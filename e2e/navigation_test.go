@@ -266,7 +266,11 @@ func TestPresenceEdgesNavigation(t *testing.T) {
 				}); err != nil {
 					t.Error(err)
 				}
-				// Next run: both leave the room.
+				// Next run: both leave the room, once the resumed session's
+				// ICE checks are over (settleICE says why).
+				for _, b := range bs {
+					b.settleICE()
+				}
 				for _, b := range bs {
 					if _, err := evalAwait[bool](b, `window.switchyard.leave().then(() => true)`); err != nil {
 						t.Fatal(err)
