@@ -221,10 +221,11 @@ func (b *browser) alive() bool {
 	return !b.stopped && !b.killed
 }
 
-// close kills the process group (waking it first, should it be frozen),
-// reaps the browser, drops the DevTools connection and checks that no
+// close lets the page's ICE checks end (settleICE), kills the process
+// group (waking it first, should it be frozen), reaps the browser, drops the DevTools connection and checks that no
 // process of this browser is left running.
 func (b *browser) close() {
+	b.settleICE()
 	_ = b.signal(syscall.SIGCONT)
 	_ = b.signal(syscall.SIGKILL)
 	select {
@@ -324,6 +325,13 @@ func launchBrowsers(t *testing.T, prefix string, n int) []*browser {
 		t.Fatal(err)
 	}
 	// Runs before the browsers are killed (cleanups run last-in first-out).
+	logTracesOnFailure(t, bs)
+	return bs
+}
+
+// logTracesOnFailure prints each page's trace at t's end if t failed.
+// Register it after the browsers' and tabs' cleanups, so that it runs first.
+func logTracesOnFailure(t *testing.T, bs []*browser) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, b := range bs {
@@ -331,5 +339,27 @@ func launchBrowsers(t *testing.T, prefix string, n int) []*browser {
 			}
 		}
 	})
-	return bs
+}
+
+// freshTab gives b, a browser launched by an outer test, a new tab (the
+// old one closes) with the trace installed, and closes that tab when t
+// ends. A subtest gets a fresh page without paying for a browser launch;
+// register it after startServer, so that the page is gone before the
+// server shuts down, as a killed browser's would be.
+func (b *browser) freshTab(t *testing.T) error {
+	t.Helper()
+	if b.pageCancel != nil {
+		b.pageCancel()
+	}
+	var err error
+	if b.page, b.pageCancel, err = b.openTab(); err != nil {
+		return err
+	}
+	t.Cleanup(func() {
+		b.settleICE()
+		if b.pageCancel != nil {
+			b.pageCancel()
+		}
+	})
+	return b.installTrace()
 }

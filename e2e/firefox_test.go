@@ -130,15 +130,36 @@ func TestFirefoxPresence(t *testing.T) {
 	}
 	check("leave", ffID, time.UnixMilli(clicked), room.ReasonLeave)
 
+	// rejoinFF joins again and waits for audio both ways, so that the
+	// leave that follows finds no peer connection still connecting: the
+	// server closes one only at its ICE failure time (sfu.ICEGuard), and
+	// the test's shutdown would wait for it.
+	rejoinFF := func() string {
+		t.Helper()
+		id := joinFF()
+		if _, err := chrome.waitPlaying(map[string]string{id: "F1"}, false, 0.1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ff.waitState(tab, mediaTimeout, func(st pageState) string {
+			if len(st.Tiles) != 1 || st.Tiles[0].ID != chromeID || !st.Tiles[0].AudioLive {
+				return "Chromium's tile without live audio"
+			}
+			return ""
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
 	// Navigation away.
-	ffID = joinFF()
+	ffID = rejoinFF()
 	if err := ff.eval(tab, fmt.Sprintf(`(() => { const t = Date.now(); location.href = %q; return t; })()`, ffBase+"/healthz"), &clicked); err != nil {
 		t.Fatal(err)
 	}
 	check("navigation", ffID, time.UnixMilli(clicked), room.ReasonLeave, room.ReasonTabClosed)
 
 	// Tab closed.
-	ffID = joinFF()
+	ffID = rejoinFF()
 	t0 := time.Now()
 	if _, err := ff.call("browsingContext.close", map[string]any{"context": tab, "promptUnload": true}); err != nil {
 		t.Fatal(err)

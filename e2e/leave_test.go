@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -158,14 +159,23 @@ type leaveResult struct {
 
 // TestEveryWayOfLeavingIsSeenAtOnce: for each way a participant can leave
 // (button, tab close, navigation, browser crash, browser freeze), a fresh
-// room of three browsers; the leaver's tile must vanish from both other
-// pages, and the server must count the leave, within the cause's limit.
+// server and room of three pages: a freshly launched browser that leaves,
+// and two observers, each a fresh tab in a browser shared by the causes
+// (none of them acts on an observer's process); the leaver's tile must
+// vanish from both other pages, and the server must count the leave,
+// within the cause's limit.
 func TestEveryWayOfLeavingIsSeenAtOnce(t *testing.T) {
 	needBrowser(t)
 	var (
 		mu      sync.Mutex
 		results []leaveResult
 	)
+	observers := make([]*browser, 2)
+	errs := make([]error, len(observers))
+	parallel(len(observers), func(i int) { observers[i], errs[i] = launchBrowser(t, fmt.Sprintf("P%d", i+2)) })
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range leaveCauses {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
 			res := leaveResult{cause: c.name, skipped: true}
@@ -175,7 +185,7 @@ func TestEveryWayOfLeavingIsSeenAtOnce(t *testing.T) {
 				results = append(results, res)
 				mu.Unlock()
 			}()
-			runLeave(t, c, &res)
+			runLeave(t, c, observers, &res)
 		})
 	}
 
@@ -198,11 +208,21 @@ func TestEveryWayOfLeavingIsSeenAtOnce(t *testing.T) {
 	}
 }
 
-func runLeave(t *testing.T, c leaveCause, res *leaveResult) {
+func runLeave(t *testing.T, c leaveCause, observers []*browser, res *leaveResult) {
 	s := startServer(t)
 	limit := c.limit(s.cfg)
 	res.limit = limit
-	bs := launchBrowsers(t, "P", 3)
+	leaver, err := launchBrowser(t, "P1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range observers {
+		if err := o.freshTab(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bs := append([]*browser{leaver}, observers...)
+	logTracesOnFailure(t, bs)
 	const roomName = "leave"
 	ids, err := joinAll(s.base, roomName, bs)
 	if err != nil {
@@ -222,7 +242,6 @@ func runLeave(t *testing.T, c leaveCause, res *leaveResult) {
 		t.Fatalf("server counts %d participants before the leave, want 3", n)
 	}
 
-	leaver, observers := bs[0], bs[1:]
 	leaverID := ids[0]
 	env := &leaveEnv{s: s, sink: startPagehideSink(t), leaver: leaver}
 	apply, err := c.prepare(env)

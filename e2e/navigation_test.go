@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -153,18 +154,31 @@ func TestPresenceEdgesNavigation(t *testing.T) {
 		{"download link", func(*e2eServer) string { return edge + "/download" }, false},
 		{"204 link", func(*e2eServer) string { return edge + "/204" }, false},
 	}
+	// The causes act on pages, not on browser processes: each gets a
+	// fresh server and a fresh tab in each of two shared browsers.
+	bs := launchBrowsers(t, "N", 2)
+	leaver, observer := bs[0], bs[1]
 	for _, c := range causes {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
 			s := startServer(t)
-			bs := launchBrowsers(t, "N", 2)
-			leaver, observer := bs[0], bs[1]
+			for _, b := range bs {
+				if err := b.freshTab(t); err != nil {
+					t.Fatal(err)
+				}
+			}
+			logTracesOnFailure(t, bs)
 			for run := range edgeRuns() {
 				roomName := fmt.Sprintf("nav%d", run)
 				ids, err := joinAll(s.base, roomName, bs)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := observer.waitPlaying(othersOf(bs, ids, 1), false, 0.1); err != nil {
+				// Both ways, so that no peer connection is still connecting
+				// when the leaver's page goes: the server would close it
+				// only at its ICE failure time (sfu.ICEGuard), 4 s on.
+				errs := make([]error, len(bs))
+				parallel(len(bs), func(i int) { _, errs[i] = bs[i].waitPlaying(othersOf(bs, ids, i), false, 0.1) })
+				if err := errors.Join(errs...); err != nil {
 					t.Fatal(err)
 				}
 				leaverID := ids[0]
@@ -252,7 +266,11 @@ func TestPresenceEdgesNavigation(t *testing.T) {
 				}); err != nil {
 					t.Error(err)
 				}
-				// Next run: both leave the room.
+				// Next run: both leave the room, once the resumed session's
+				// ICE checks are over (settleICE says why).
+				for _, b := range bs {
+					b.settleICE()
+				}
 				for _, b := range bs {
 					if _, err := evalAwait[bool](b, `window.switchyard.leave().then(() => true)`); err != nil {
 						t.Fatal(err)

@@ -33,6 +33,7 @@ const traceJS = `(() => {
 		constructor(...a) {
 			super(...a);
 			const id = 'pc' + (++pcs);
+			(window.__e2ePCs ||= []).push(this); // for settleICE
 			log(id + ' created');
 			this.addEventListener('connectionstatechange', () => log(id + ' connection ' + this.connectionState));
 			this.addEventListener('iceconnectionstatechange', () => log(id + ' ice ' + this.iceConnectionState));
@@ -83,4 +84,32 @@ func (b *browser) traceText() string {
 		sb.WriteString("    " + l + "\n")
 	}
 	return sb.String()
+}
+
+// settleICEJS resolves (true) once no peer connection of the page that
+// has sent or applied a description is still connecting ICE (the server
+// starts its checks as soon as it has the page's offer or answer), or
+// (false) after 2 s.
+const settleICEJS = `new Promise((resolve) => {
+	const busy = () => (window.__e2ePCs || []).some((pc) =>
+		(pc.iceConnectionState === 'new' || pc.iceConnectionState === 'checking') &&
+		(pc.localDescription || pc.remoteDescription));
+	const end = Date.now() + 2000;
+	const poll = () => (!busy() || Date.now() > end) ? resolve(!busy()) : setTimeout(poll, 20);
+	poll();
+})`
+
+// settleICE lets the page's ICE checks end before the page is torn down.
+// The server closes a peer connection whose ICE is still checking only
+// once ICE has settled (sfu.ICEGuard, a pion race): a page killed
+// mid-checks leaves it checking until its ICE failure time (4 s), and the
+// test's server shutdown waits that long. It asserts nothing: it runs at
+// teardown, after the test's own checks, and gives up after 2 s.
+func (b *browser) settleICE() {
+	if !b.alive() || b.page == nil || b.page.Err() != nil {
+		return
+	}
+	if ok, err := evalAwait[bool](b, settleICEJS); err != nil || !ok {
+		b.stderr.add(fmt.Sprintf("e2e: ICE still checking at teardown (%v)", err))
+	}
 }

@@ -15,6 +15,14 @@ const iceSettleLimit = 5 * time.Second
 // transport's mux (icetransport.go reads t.mux unlocked in stop). Closing
 // only after ICE has left the new/checking states avoids it. Both the
 // server and the test clients close through it.
+//
+// When the peer is gone before ICE connected, "settled" is the agent
+// failing: DisconnectedTimeout+FailedTimeout after its checks began (4 s
+// with the engine's defaults). It cannot end sooner: while checking, a
+// success may already be queued, and pion reports it only through an
+// asynchronous state change; after failed, the agent has dropped its
+// candidates and ufrag and can no longer connect. pion/webrtc v4 fixes
+// the race itself (PR 2940); v3.3.6 is the last v3.
 type ICEGuard struct {
 	pc      *webrtc.PeerConnection
 	settled chan struct{}
