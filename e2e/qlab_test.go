@@ -29,8 +29,12 @@ const (
 	qlLimited = 45 * time.Second
 	qlLifted  = 20 * time.Second
 	// qlSettle bounds the clean spell that brings the call back to the
-	// top layer before the limit.
-	qlSettle = 20 * time.Second
+	// top layer before the limit; it ends at the first sample there. 20 s
+	// was too short after the lossy link had left the call on the lowest
+	// layer: gcc climbs about 8 %/s, so from 300 kbit/s to what the top
+	// layer needs (about 1 Mbit/s with headroom) takes some 16 s, then the
+	// upswitch sustains; three runs of three began the limit below the top.
+	qlSettle = 45 * time.Second
 	qlSample = 250 * time.Millisecond
 	// qlWarmup: switches before it, on the clean link, are the climb to
 	// the top layer, not flapping.
@@ -93,7 +97,7 @@ const qlPubJS = `(async () => {
 	for (const pc of window.__pcs || []) {
 		if (pc.connectionState === 'closed') continue;
 		(await pc.getStats()).forEach((r) => {
-			if (r.type === 'outbound-rtp' && r.kind === 'video') out.push({rid: r.rid || '', w: r.frameWidth || 0, h: r.frameHeight || 0, limit: r.qualityLimitationReason || '', bytes: r.bytesSent || 0});
+			if (r.type === 'outbound-rtp' && r.kind === 'video') out.push({rid: r.rid || '', w: r.frameWidth || 0, h: r.frameHeight || 0, limit: r.qualityLimitationReason || '', bytes: r.bytesSent || 0, frames: r.framesEncoded || 0});
 		});
 	}
 	return out;
@@ -125,11 +129,12 @@ type qlStats struct {
 }
 
 type qlPubLayer struct {
-	RID   string `json:"rid"`
-	W     int    `json:"w"`
-	H     int    `json:"h"`
-	Limit string `json:"limit"`
-	Bytes int64  `json:"bytes"`
+	RID    string `json:"rid"`
+	W      int    `json:"w"`
+	H      int    `json:"h"`
+	Limit  string `json:"limit"`
+	Bytes  int64  `json:"bytes"`
+	Frames int64  `json:"frames"` // encoded
 }
 
 // qlSampleAt is one getStats sample, with the layer it shows.
@@ -151,6 +156,12 @@ type qlLab struct {
 	pubLimit string           // last quality limitation the publisher reported
 	pubBytes map[string]int64 // bytes sent per rid at pubAt
 	pubAt    time.Time
+	// pubFrames and pubMinFPS: frames encoded per rid at pubAt, and the
+	// lowest rate a rid was encoded at between two reads this scenario
+	// (a publisher starved of CPU freezes every subscriber, whatever the
+	// server does).
+	pubFrames map[string]int64
+	pubMinFPS map[string]float64
 }
 
 // qlRun is one scenario's samples and what was measured beside them.
@@ -164,6 +175,7 @@ type qlRun struct {
 	pubLimit  string
 	relayDrop int64
 	pubKbps   string // what the publisher sent per layer during the scenario
+	pubFPS    string // the publisher's lowest encoded frame rate per layer
 }
 
 func qlScale() float64 {
@@ -359,7 +371,19 @@ func (l *qlLab) readPub() error {
 		l.pubSizes++
 	}
 	l.layers = live
-	l.pubBytes, l.pubAt = map[string]int64{}, time.Now()
+	now, frames := time.Now(), map[string]int64{}
+	for _, g := range got {
+		frames[g.RID] = g.Frames
+		if prev, ok := l.pubFrames[g.RID]; ok && g.W > 0 && l.pubMinFPS != nil {
+			if secs := now.Sub(l.pubAt).Seconds(); secs >= 0.5 {
+				fps := float64(g.Frames-prev) / secs
+				if m, ok := l.pubMinFPS[g.RID]; !ok || fps < m {
+					l.pubMinFPS[g.RID] = fps
+				}
+			}
+		}
+	}
+	l.pubBytes, l.pubFrames, l.pubAt = map[string]int64{}, frames, now
 	for _, g := range got {
 		l.pubBytes[g.RID] = g.Bytes
 	}
@@ -417,6 +441,7 @@ func (l *qlLab) runUntil(name string, dur time.Duration, apply func() error, don
 	tick := time.NewTicker(qlSample)
 	defer tick.Stop()
 	l.pubLimit = ""
+	l.pubMinFPS = map[string]float64{}
 	for i := 0; ; i++ {
 		st, err := evalAwait[qlStats](l.sub, qlStatsJS)
 		if err != nil {
@@ -444,6 +469,13 @@ func (l *qlLab) runUntil(name string, dur time.Duration, apply func() error, don
 		}
 		r.pubKbps = strings.Join(parts, ", ")
 	}
+	var fps []string
+	for _, rid := range l.order {
+		if m, ok := l.pubMinFPS[rid]; ok {
+			fps = append(fps, fmt.Sprintf("%s %.0f", rid, m))
+		}
+	}
+	r.pubFPS = strings.Join(fps, ", ")
 	_, drop1, _ := l.relay.counts()
 	r.relayDrop = drop1 - drop0
 	return r
@@ -602,8 +634,9 @@ func (l *qlLab) logTable(runs []*qlRun) {
 	for _, r := range runs {
 		fmt.Fprintf(&b, "  %-8s %s\n", r.name, l.timeline(r))
 		if r.pubKbps != "" || r.pubLimit != "" {
-			fmt.Fprintf(&b, "  %-8s publisher sends kbps: %s; quality limitation: %s\n", "", r.pubKbps, cmp.Or(r.pubLimit, "none"))
+			fmt.Fprintf(&b, "  %-8s publisher sends kbps: %s; quality limitation: %s; lowest fps encoded: %s\n", "", r.pubKbps, cmp.Or(r.pubLimit, "none"), cmp.Or(r.pubFPS, "-"))
 		}
+		fmt.Fprintf(&b, "  %-8s %s (frames decoded per second / 3, 9 = 27 or more)\n", "", decodedLine(r))
 	}
 	passed, dropped, overflow := l.relay.counts()
 	fmt.Fprintf(&b, "relay: %d frames passed, %d dropped on purpose, %d overflowed", passed, dropped, overflow)
@@ -649,4 +682,23 @@ func (l *qlLab) violations(clean, lossy, settle, limited, lifted *qlRun) []strin
 		bad("limit lifted: back on the top layer (%s) after %s, bound %v %s", l.layerName(l.top), durOrNever(up), qlLiftedMaxRecover, cpu(lifted))
 	}
 	return out
+}
+
+// decodedLine is one digit per second: the frames the subscriber decoded
+// in that second over 3, capped at 9; a freeze shows as low digits
+// whatever the layer.
+func decodedLine(r *qlRun) string {
+	var b strings.Builder
+	sec, from := time.Second, r.first().Decoded
+	prev := r.first().Decoded
+	for _, s := range r.samples {
+		for s.at >= sec {
+			b.WriteByte(byte('0' + min(9, (prev-from)/3)))
+			sec += time.Second
+			from = prev
+		}
+		prev = s.st.Decoded
+	}
+	b.WriteByte(byte('0' + min(9, (prev-from)/3)))
+	return b.String()
 }

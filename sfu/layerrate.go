@@ -43,8 +43,16 @@ type layerRates struct {
 
 // bitrates returns each layer's incoming bitrate in bits per second,
 // averaged over up to layerRateSpan; a layer that brought nothing over
-// the last layerRateMinWindow counts as 0 (stopped), however much it
-// sent before. measured is false until layerRateMinWindow has passed.
+// the last layerRateMinWindow while a lower layer did counts as 0
+// (stopped), however much it sent before: a browser whose uplink cannot
+// carry every layer stops them from the top. A layer silent with every
+// layer below it is a stall of the publisher's encoder or of its path,
+// not a layer it gave up (the lab's publisher, starved of CPU, encoded
+// 0–2 frames a second for a while): it keeps its average, which falls
+// to 0 only once the whole span brought nothing. Counting it stopped
+// paused subscribers on a layer that came back a moment later, or
+// moved them onto a higher one their estimate could not carry.
+// measured is false until layerRateMinWindow has passed.
 func (s *simulcastLayers) bitrates(now time.Time) (rates [maxLayers]int, measured bool) {
 	var cur [maxLayers]uint64
 	for i := range s.layers {
@@ -81,11 +89,14 @@ func (r *layerRates) update(now time.Time, cur [maxLayers]uint64) ([maxLayers]in
 		return r.rates, r.measured
 	}
 	elapsed := now.Sub(oldest.at).Seconds()
+	lowerFlows := false // some lower layer brought bytes over the minimum window
 	for i := range r.rates {
 		r.rates[i] = int(float64(cur[i]-oldest.bytes[i]) * 8 / elapsed)
-		if recent != nil && cur[i] == recent.bytes[i] {
+		silent := recent != nil && cur[i] == recent.bytes[i]
+		if silent && lowerFlows {
 			r.rates[i] = 0
 		}
+		lowerFlows = lowerFlows || recent != nil && !silent && cur[i] > 0
 	}
 	r.measured = true
 	return r.rates, true

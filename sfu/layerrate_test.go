@@ -52,3 +52,52 @@ func TestLayerRatesAverageOverTheWindow(t *testing.T) {
 		t.Errorf("resampled within %v: %v, want %v", layerRateSample, again, rates)
 	}
 }
+
+// TestLayerRatesStallIsNotAStop: layers that fall silent together with
+// every layer below them (the publisher stalled) keep their average, a
+// falling one, until the whole span brought nothing; one that falls
+// silent above a layer still flowing is stopped at once.
+func TestLayerRatesStallIsNotAStop(t *testing.T) {
+	var r layerRates
+	start := time.Unix(1000, 0)
+	var bytes [maxLayers]uint64
+	var rates [maxLayers]int
+	step := func(ms int, add [maxLayers]uint64) {
+		for i := range bytes {
+			bytes[i] += add[i]
+		}
+		rates, _ = r.update(start.Add(time.Duration(ms)*time.Millisecond), bytes)
+	}
+	steady := [maxLayers]uint64{10_000, 40_000, 100_000} // 160k, 640k, 1.6M per 500 ms
+	ms := 0
+	for ; ms <= 2500; ms += 250 {
+		step(ms, [maxLayers]uint64{steady[0] / 2, steady[1] / 2, steady[2] / 2})
+	}
+	// The two lower layers stall for 500 ms; the top one goes on.
+	for end := ms + 500; ms <= end; ms += 250 {
+		step(ms, [maxLayers]uint64{0, 0, steady[2] / 2})
+	}
+	if rates[0] == 0 || rates[1] == 0 || rates[2] == 0 {
+		t.Errorf("lower layers stalled 500 ms under a flowing top: %v, want none stopped", rates)
+	}
+	// Everything stalls: no layer is stopped before the span is silent.
+	for end := ms + 500; ms <= end; ms += 250 {
+		step(ms, [maxLayers]uint64{})
+	}
+	if rates[0] == 0 || rates[1] == 0 || rates[2] == 0 {
+		t.Errorf("all layers stalled 750 ms (the lower ones 1.5 s): %v, want none stopped yet", rates)
+	}
+	for end := ms + int(layerRateSpan.Milliseconds()); ms <= end; ms += 250 {
+		step(ms, [maxLayers]uint64{})
+	}
+	if rates != [maxLayers]int{} {
+		t.Errorf("all layers silent for the whole span: %v, want all 0", rates)
+	}
+	// Back, but the top layer stays silent above the flowing ones: stopped.
+	for end := ms + 2500; ms <= end; ms += 250 {
+		step(ms, [maxLayers]uint64{steady[0] / 2, steady[1] / 2, 0})
+	}
+	if rates[0] == 0 || rates[1] == 0 || rates[2] != 0 {
+		t.Errorf("top layer silent above flowing ones: %v, want it alone 0", rates)
+	}
+}

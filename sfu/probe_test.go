@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v3"
 )
@@ -11,8 +12,8 @@ import (
 // TestProbePaddingKeepsTheStreamWhole: padding goes out between frames at
 // the rate asked, on the media SSRC, with continuous seqs, the last
 // frame's timestamp and the padding flag; media is untouched; a NACK for
-// a padding seq resends nothing and one for media after it resends the
-// right packet.
+// a padding seq resends that padding (unrepaired, the receiver counts it
+// lost for good) and one for media after it resends the right packet.
 func TestProbePaddingKeepsTheStreamWhole(t *testing.T) {
 	var stats counters
 	track := simulcastTestTrack()
@@ -22,7 +23,9 @@ func TestProbePaddingKeepsTheStreamWhole(t *testing.T) {
 	}
 	w := &payloadWriter{}
 	d := &DownTrack{track: track, stats: &stats, selector: newLayerSelector(track)}
-	d.bound.Store(&binding{ssrc: 4242, payloadType: 96, writer: w})
+	b := &binding{ssrc: 4242, payloadType: 96, writer: w}
+	d.bound.Store(b)
+	d.nacks = nackResponder{source: d.selector, stats: &stats}
 	d.selector.setTarget(0)
 
 	const rate = 400_000
@@ -99,6 +102,25 @@ func TestProbePaddingKeepsTheStreamWhole(t *testing.T) {
 	}
 	if got := stats.probePackets.Load(); got != uint64(pads) {
 		t.Errorf("probe packets counted %d, sent %d", got, pads)
+	}
+	// A NACK for the last burst's padding gets that padding again, not media.
+	var lastPad rtp.Header
+	for _, h := range w.headers {
+		if h.Padding {
+			lastPad = h
+		}
+	}
+	sent := w.count()
+	d.nacks.handle(&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: lastPad.SequenceNumber}}}, b)
+	if w.count() != sent+1 {
+		t.Fatalf("NACK for padding seq %d: %d packets resent, want 1", lastPad.SequenceNumber, w.count()-sent)
+	}
+	if h, pl := w.headers[sent], w.payloads[sent]; !h.Padding || h.SequenceNumber != lastPad.SequenceNumber || h.Timestamp != lastPad.Timestamp ||
+		h.SSRC != 4242 || h.Marker || len(pl) != paddingSize || int(pl[len(pl)-1]) != len(pl) {
+		t.Errorf("NACKed padding resent as %+v with %d bytes, want padding seq %d ts %d", h, len(pl), lastPad.SequenceNumber, lastPad.Timestamp)
+	}
+	if got := stats.probePackets.Load(); got != uint64(pads)+1 {
+		t.Errorf("probe packets counted %d after the resend, want %d", got, pads+1)
 	}
 	// The last media packets map back through the padding bursts.
 	for out, in := range inSeqOf {

@@ -25,6 +25,14 @@ type historySource struct{ h *packetHistory }
 
 func (s historySource) lookup(out uint16) (*packet, uint32) { return s.h.get(out), 0 }
 
+// paddingSource is a retransmitSource that also sent padding of its own
+// (probes, probe.go): a NACKed padding seq is answered with padding again.
+// Left unanswered, the receiver counted it lost for good (its
+// packetsLost) and went on NACKing it.
+type paddingSource interface {
+	padded(out uint16) (ts uint32, ok bool)
+}
+
 // minResendInterval stops a packet being resent again for a repeated NACK
 // while the first copy may still be on its way. Receivers repeat a NACK
 // after about one round trip, so this only catches back-to-back repeats.
@@ -70,6 +78,10 @@ func (r *nackResponder) resend(seq uint16, b *binding, now time.Time) {
 		return
 	}
 	p, tsOffset := r.source.lookup(seq)
+	if p == nil && r.resendPadding(seq, b) {
+		last.seq, last.at = seq, now
+		return
+	}
 	if p == nil {
 		// Lost before it reached us, or too old. An uplink loss is being
 		// NACKed to the publisher already (pion's generator on the publish
@@ -92,6 +104,27 @@ func (r *nackResponder) resend(seq uint16, b *binding, now time.Time) {
 		r.sent.add(len(payload))
 	}
 	r.stats.packetsRetransmitted.Add(1)
+}
+
+// resendPadding answers a NACK for one of the source's padding packets
+// with the same padding, and reports whether seq was one.
+func (r *nackResponder) resendPadding(seq uint16, b *binding) bool {
+	ps, ok := r.source.(paddingSource)
+	if !ok {
+		return false
+	}
+	ts, ok := ps.padded(seq)
+	if !ok {
+		return false
+	}
+	r.header = rtp.Header{Version: 2, Padding: true, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc, PayloadType: b.payloadType,
+		Extensions: r.header.Extensions[:0]}
+	if _, err := b.writer.WriteRTP(&r.header, paddingPayload[:]); err != nil {
+		return true
+	}
+	// Probe padding all the same: its rate stands beside the media's.
+	r.stats.probePackets.Add(1)
+	return true
 }
 
 // rewriteForSubscriber parses raw into h and rewrites what differs per

@@ -53,6 +53,7 @@ type seqRewriter struct {
 type switchPoint struct {
 	valid     bool
 	padFrom   uint64 // a probe burst: outgoing [padFrom, firstOut) is padding
+	padTS     uint32 // the burst's outgoing timestamp
 	firstOut  uint64
 	layer     int8
 	seqOffset uint16
@@ -113,7 +114,7 @@ func (r *seqRewriter) padding(n int) (first uint16, ts uint32, ok bool) {
 	r.maxSeq += uint16(n)
 	r.maxSeqExt += uint64(n)
 	r.floorSeq = r.maxIn + 1
-	r.history[r.next] = switchPoint{valid: true, padFrom: padFrom, firstOut: r.maxSeqExt + 1, layer: r.layer, seqOffset: r.seqOffset, tsOffset: r.tsOffset}
+	r.history[r.next] = switchPoint{valid: true, padFrom: padFrom, padTS: ts, firstOut: r.maxSeqExt + 1, layer: r.layer, seqOffset: r.seqOffset, tsOffset: r.tsOffset}
 	r.next = (r.next + 1) % switchHistory
 	r.newestOut.Store(r.maxSeqExt + 1)
 	return first, ts, true
@@ -156,33 +157,53 @@ func (r *seqRewriter) rewrite(seq uint16, ts uint32, now int64) (outSeq uint16, 
 // written from, and the timestamp offset applied to it, as long as it is
 // recent and its switch is remembered. Safe beside the writer.
 func (r *seqRewriter) original(outSeq uint16) (layer int8, seq uint16, tsOffset uint32, ok bool) {
+	p, ext, found := r.pointOf(outSeq)
+	if !found || p.padFrom != 0 && ext < p.firstOut {
+		return noLayer, 0, 0, false // unknown, or padding: no media behind it
+	}
+	return p.layer, outSeq - p.seqOffset, p.tsOffset, true
+}
+
+// padded reports whether outSeq was a padding packet of a remembered probe
+// burst, and the timestamp it went out with, so that a NACK for it can be
+// answered with padding again. Safe beside the writer.
+func (r *seqRewriter) padded(outSeq uint16) (ts uint32, ok bool) {
+	p, ext, found := r.pointOf(outSeq)
+	if !found || p.padFrom == 0 || ext >= p.firstOut {
+		return 0, false
+	}
+	return p.padTS, true
+}
+
+// pointOf finds the remembered switch or probe burst whose range holds
+// outSeq, and outSeq counted without wrapping.
+func (r *seqRewriter) pointOf(outSeq uint16) (p switchPoint, ext uint64, ok bool) {
 	newest := r.newestOut.Load()
 	if newest == 0 {
-		return noLayer, 0, 0, false
+		return p, 0, false
 	}
 	maxExt := newest - 1
 	behind := uint16(maxExt) - outSeq
 	if behind > reorderWindow || uint64(behind) > maxExt {
-		return noLayer, 0, 0, false
+		return p, 0, false
 	}
-	ext := maxExt - uint64(behind)
+	ext = maxExt - uint64(behind)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	best := -1
-	for i, p := range r.history {
-		if p.valid && p.padFrom != 0 && p.padFrom <= ext && ext < p.firstOut {
-			return noLayer, 0, 0, false // padding: nothing to resend
+	for i, h := range r.history {
+		if h.valid && h.padFrom != 0 && h.padFrom <= ext && ext < h.firstOut {
+			return h, ext, true
 		}
 		// The latest switch at or before outSeq is the one whose range holds it.
-		if p.valid && p.firstOut <= ext && (best < 0 || p.firstOut > r.history[best].firstOut) {
+		if h.valid && h.firstOut <= ext && (best < 0 || h.firstOut > r.history[best].firstOut) {
 			best = i
 		}
 	}
 	if best < 0 {
-		return noLayer, 0, 0, false
+		return p, 0, false
 	}
-	p := r.history[best]
-	return p.layer, outSeq - p.seqOffset, p.tsOffset, true
+	return r.history[best], ext, true
 }
 
 // timestampOffset is the offset in force for layer: that of the latest

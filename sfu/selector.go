@@ -196,3 +196,7 @@ func (s *layerSelector) lookup(out uint16) (*packet, uint32) {
 	}
 	return s.track.history[layer].get(seq), tsOffset
 }
+
+// padded implements paddingSource: whether out was probe padding, and its
+// timestamp.
+func (s *layerSelector) padded(out uint16) (uint32, bool) { return s.rw.padded(out) }
