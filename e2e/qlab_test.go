@@ -84,7 +84,9 @@ const qlStatsJS = `(async () => {
 			if (r.type !== 'inbound-rtp') return;
 			if (r.kind === 'video') Object.assign(o, {v: true, w: r.frameWidth || 0, h: r.frameHeight || 0, dec: r.framesDecoded || 0,
 				fps: r.framesPerSecond || 0, fc: r.freezeCount || 0, fd: r.totalFreezesDuration || 0,
-				lost: r.packetsLost || 0, recv: r.packetsReceived || 0, nack: r.nackCount || 0, pli: r.pliCount || 0, vbytes: r.bytesReceived || 0});
+				lost: r.packetsLost || 0, recv: r.packetsReceived || 0, nack: r.nackCount || 0, pli: r.pliCount || 0, vbytes: r.bytesReceived || 0,
+				frecv: r.framesReceived || 0, fdrop: r.framesDropped || 0, kfdec: r.keyFramesDecoded || 0,
+				jbd: r.jitterBufferDelay || 0, jbe: r.jitterBufferEmittedCount || 0});
 			if (r.kind === 'audio') Object.assign(o, {conc: r.concealedSamples || 0, asmp: r.totalSamplesReceived || 0});
 		});
 	}
@@ -97,7 +99,8 @@ const qlPubJS = `(async () => {
 	for (const pc of window.__pcs || []) {
 		if (pc.connectionState === 'closed') continue;
 		(await pc.getStats()).forEach((r) => {
-			if (r.type === 'outbound-rtp' && r.kind === 'video') out.push({rid: r.rid || '', w: r.frameWidth || 0, h: r.frameHeight || 0, limit: r.qualityLimitationReason || '', bytes: r.bytesSent || 0, frames: r.framesEncoded || 0});
+			if (r.type === 'outbound-rtp' && r.kind === 'video') out.push({rid: r.rid || '', w: r.frameWidth || 0, h: r.frameHeight || 0, limit: r.qualityLimitationReason || '', bytes: r.bytesSent || 0, frames: r.framesEncoded || 0,
+				sent: r.framesSent || 0, pkts: r.packetsSent || 0, delay: r.totalPacketSendDelay || 0, kf: r.keyFramesEncoded || 0, pli: r.pliCount || 0});
 		});
 	}
 	return out;
@@ -126,6 +129,13 @@ type qlStats struct {
 	ASamples int64   `json:"asmp"`
 	VBytes   int64   `json:"vbytes"` // video payload received
 	TBytes   int64   `json:"tbytes"` // everything the transports received: media, RTX, padding, RTCP
+	// For telling a decoder that waits (frames received, not decoded)
+	// from frames that come late (jitter buffer delay per emitted frame).
+	FramesRecv    int64   `json:"frecv"`
+	FramesDropped int64   `json:"fdrop"`
+	KeysDecoded   int64   `json:"kfdec"`
+	JitterDelay   float64 `json:"jbd"` // seconds, summed over emitted frames
+	JitterEmitted int64   `json:"jbe"`
 }
 
 type qlPubLayer struct {
@@ -135,6 +145,13 @@ type qlPubLayer struct {
 	Limit  string `json:"limit"`
 	Bytes  int64  `json:"bytes"`
 	Frames int64  `json:"frames"` // encoded
+	// Sent, Packets, SendDelay (seconds summed over packets: the
+	// publisher's pacing), Keys and PLIs: for the lab's dump.
+	Sent      int64   `json:"sent"`
+	Packets   int64   `json:"pkts"`
+	SendDelay float64 `json:"delay"`
+	Keys      int64   `json:"kf"`
+	PLIs      int64   `json:"pli"`
 }
 
 // qlSampleAt is one getStats sample, with the layer it shows.
@@ -162,6 +179,8 @@ type qlLab struct {
 	// server does).
 	pubFrames map[string]int64
 	pubMinFPS map[string]float64
+	pubRaw    []qlPubLayer // every layer, as last read
+	dump      *qlDump
 }
 
 // qlRun is one scenario's samples and what was measured beside them.
@@ -271,7 +290,7 @@ func TestQualityLab(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	lab := &qlLab{t: t, pub: pub, sub: sub, relay: relay}
+	lab := &qlLab{t: t, pub: pub, sub: sub, relay: relay, dump: openQlDump(t)}
 	if err := lab.waitLayers(); err != nil {
 		t.Fatal(err)
 	}
@@ -357,6 +376,7 @@ func (l *qlLab) readPub() error {
 	if err != nil {
 		return fmt.Errorf("publisher getStats: %w", err)
 	}
+	l.pubRaw = got
 	var live []qlPubLayer
 	for _, g := range got {
 		if g.W > 0 {
@@ -447,12 +467,15 @@ func (l *qlLab) runUntil(name string, dur time.Duration, apply func() error, don
 		if err != nil {
 			l.t.Fatalf("%s: subscriber getStats at %v: %v", name, time.Since(start).Round(time.Millisecond), err)
 		}
+		var pubNow []qlPubLayer
 		if i%4 == 0 {
 			if err := l.readPub(); err != nil {
 				l.t.Fatalf("%s: %v", name, err)
 			}
+			pubNow = l.pubRaw
 		}
 		r.samples = append(r.samples, qlSampleAt{at: time.Since(start), st: st, layer: l.layerOf(st)})
+		l.dump.write(name, r.samples[len(r.samples)-1], pubNow)
 		if time.Since(start) >= dur || (done != nil && done(r.samples[len(r.samples)-1])) {
 			break
 		}
