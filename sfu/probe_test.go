@@ -135,8 +135,8 @@ func TestProbePaddingKeepsTheStreamWhole(t *testing.T) {
 
 // TestProbeControl: probing runs while a higher layer is wanted, fills up
 // to that layer's cost with headroom but within a share of the estimate,
-// goes on while the upswitch sustains, and stops at loss and at a falling
-// estimate (then cools down).
+// goes on while the upswitch sustains, and stops at loss and at an
+// estimate that falls while it probes (then cools down).
 func TestProbeControl(t *testing.T) {
 	all := [maxLayers]bool{true, true, true}
 	d := layerDemand{available: all, cost: [maxLayers]int{150_000, 500_000, 1_500_000}, maxLayer: 2}
@@ -158,8 +158,10 @@ func TestProbeControl(t *testing.T) {
 		{"cooling down", 5 * time.Second, 440_000, 150_000, 0, 0, upNone, 0},
 		{"after the cooldown", 6 * time.Second, 440_000, 250_000, 0, 0, upNone, 146_000},
 		{"estimate fell: stops", 6500 * time.Millisecond, 300_000, 150_000, 0, 0, upNone, 0},
+		{"cooling down after the fall", 11 * time.Second, 440_000, 150_000, 0, 0, upNone, 0},
 		{"estimate reached the next layer: holds it while sustaining", 12 * time.Second, 700_000, 150_000, 0, 0, upSustained, 350_000},
 		{"top of what the tile wants", 13 * time.Second, 700_000, 1_500_000, 0, 2, upNone, 0},
+		{"a fall while nothing probed blames no probe: probes at once", 13500 * time.Millisecond, 500_000, 150_000, 0, 0, upNone, 250_000},
 		{"paused: nothing to pad", 14 * time.Second, 100_000, 0, 0, noLayer, upNone, 0},
 		{"backing off: probing tells when to try again", 15 * time.Second, 1_500_000, 500_000, 0, 1, upBackedOff, 750_000},
 		{"no estimate", 16 * time.Second, -1, 500_000, 0, 1, upNone, 0},
