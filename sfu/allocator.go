@@ -177,6 +177,7 @@ func (s *Subscriber) allocate(now time.Time) {
 		// setTarget also asks again, after a timeout, for a switch still
 		// waiting for its keyframe.
 		sel.setTargetAt(layer, now)
+		downs[i].nacks.twice.Store(steadyLoss >= resendTwiceLoss && steadyLoss < probeLossStop)
 		chosen[i] = layer
 		if layer != noLayer {
 			media += d.cost[layer]

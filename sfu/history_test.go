@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"slices"
 	"sync"
 	"testing"
 
@@ -140,6 +141,37 @@ func TestNACKResponderResendsFromHistoryRewritten(t *testing.T) {
 	}
 	if got := stats.packetsRetransmitted.Load(); got != 2 {
 		t.Errorf("%d retransmitted, want 2", got)
+	}
+}
+
+// TestNACKResponderResendsTwiceWhenAsked: with twice set (the allocator's
+// call, on a path with random loss) every resend goes out as two equal
+// copies, so that one lost copy costs no second round trip.
+func TestNACKResponderResendsTwiceWhenAsked(t *testing.T) {
+	var stats counters
+	h := newPacketHistory(16)
+	for seq := uint16(100); seq < 110; seq++ {
+		h.put(storedPacket(seq))
+	}
+	w := &recordingWriter{}
+	r := &nackResponder{source: historySource{h}, stats: &stats}
+	r.twice.Store(true)
+	b := &binding{ssrc: 777, payloadType: 96, writer: w}
+	r.handle(&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: 103, LostPackets: 0b10}, {PacketID: 200}}}, b)
+	var seqs []uint16
+	for _, got := range w.headers {
+		seqs = append(seqs, got.SequenceNumber)
+	}
+	if !slices.Equal(seqs, []uint16{103, 103, 105, 105}) {
+		t.Fatalf("resent seqs %v, want 103 and 105 twice each", seqs)
+	}
+	if got := stats.packetsRetransmitted.Load(); got != 4 {
+		t.Errorf("%d retransmitted, want 4 (copies count)", got)
+	}
+	// A repeated NACK right behind is still held back by minResendInterval.
+	r.handle(&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: 103}}}, b)
+	if len(w.headers) != 4 {
+		t.Errorf("a repeat within %v resent again: %d writes, want 4", minResendInterval, len(w.headers))
 	}
 }
 

@@ -115,13 +115,23 @@ func TestAllocatorLossStepsDown(t *testing.T) {
 	if got := step(0); got != 2 {
 		t.Fatalf("plenty of estimate: layer %d, want 2", got)
 	}
+	if d.nacks.twice.Load() {
+		t.Fatal("no loss: resends go twice, want once")
+	}
 	for i, loss := range []float64{0.02, 0.03, 0.15, 0.02, 0.01, 0.02, 0.12, 0.02} {
 		if got := step(loss); got != 2 {
 			t.Fatalf("allocation %d, loss %.2f amid 2%% (NACK repairs it): layer %d, want 2", i, loss, got)
 		}
 	}
+	// A few percent of random loss: each resend goes twice (resendTwiceLoss).
+	if !d.nacks.twice.Load() {
+		t.Fatal("amid 2% loss: resends go once, want twice")
+	}
 	for i := range 4 {
 		if got := step(0.15); got == 1 {
+			if d.nacks.twice.Load() {
+				t.Fatal("15% loss (congestion): resends go twice, want once")
+			}
 			return
 		} else if got != 2 {
 			t.Fatalf("15%% loss: layer %d, want 1", got)
