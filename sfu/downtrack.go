@@ -211,8 +211,11 @@ func (d *DownTrack) writeAt(p *packet, now int64) {
 	if d.selector != nil && !d.delivering && !d.selector.deliverable() {
 		return
 	}
-	if d.selector != nil && !d.selector.forward(&d.header, p.layer, payload, now) {
-		return
+	if d.selector != nil {
+		if !d.selector.forward(&d.header, p.layer, payload, now) {
+			return
+		}
+		payload = d.selector.rewritePayload(payload)
 	}
 	// Zero bytes without an error: the transport is not up yet.
 	if n, err := b.writer.WriteRTP(&d.header, payload); err != nil || n == 0 {

@@ -40,6 +40,11 @@ type seqRewriter struct {
 	maxTS       uint32 // outgoing timestamp that went with maxSeq
 	lastWritten int64  // unix nanoseconds of the last packet written
 
+	// VP8 only (vp8munge.go): the descriptor offsets of the current
+	// layer, and the newest descriptor values written. Writer only.
+	vp8     vp8Offsets
+	vp8Last vp8Values
+
 	// newestOut is maxSeqExt+1 once something was written, else 0.
 	newestOut atomic.Uint64
 
@@ -58,6 +63,14 @@ type switchPoint struct {
 	layer     int8
 	seqOffset uint16
 	tsOffset  uint32
+	vp8       vp8Offsets
+}
+
+// rewriteFix is what a retransmission of a packet must change beyond its
+// seq to match what was first sent under it.
+type rewriteFix struct {
+	tsOffset uint32
+	vp8      vp8Offsets
 }
 
 // reorderWindow is how far behind the newest packet a packet may arrive
@@ -114,7 +127,7 @@ func (r *seqRewriter) padding(n int) (first uint16, ts uint32, ok bool) {
 	r.maxSeq += uint16(n)
 	r.maxSeqExt += uint64(n)
 	r.floorSeq = r.maxIn + 1
-	r.history[r.next] = switchPoint{valid: true, padFrom: padFrom, padTS: ts, firstOut: r.maxSeqExt + 1, layer: r.layer, seqOffset: r.seqOffset, tsOffset: r.tsOffset}
+	r.history[r.next] = switchPoint{valid: true, padFrom: padFrom, padTS: ts, firstOut: r.maxSeqExt + 1, layer: r.layer, seqOffset: r.seqOffset, tsOffset: r.tsOffset, vp8: r.vp8}
 	r.next = (r.next + 1) % switchHistory
 	r.newestOut.Store(r.maxSeqExt + 1)
 	return first, ts, true
@@ -156,12 +169,36 @@ func (r *seqRewriter) rewrite(seq uint16, ts uint32, now int64) (outSeq uint16, 
 // original maps an outgoing seq back to the layer and incoming seq it was
 // written from, and the timestamp offset applied to it, as long as it is
 // recent and its switch is remembered. Safe beside the writer.
-func (r *seqRewriter) original(outSeq uint16) (layer int8, seq uint16, tsOffset uint32, ok bool) {
+func (r *seqRewriter) original(outSeq uint16) (layer int8, seq uint16, fix rewriteFix, ok bool) {
 	p, ext, found := r.pointOf(outSeq)
 	if !found || p.padFrom != 0 && ext < p.firstOut {
-		return noLayer, 0, 0, false // unknown, or padding: no media behind it
+		return noLayer, 0, fix, false // unknown, or padding: no media behind it
 	}
-	return p.layer, outSeq - p.seqOffset, p.tsOffset, true
+	return p.layer, outSeq - p.seqOffset, rewriteFix{tsOffset: p.tsOffset, vp8: p.vp8}, true
+}
+
+// continueVP8 sets the VP8 offsets of the layer switchTo has just begun
+// from payload, its keyframe's first packet: each descriptor field goes
+// on one past the newest value written. Writer only.
+func (r *seqRewriter) continueVP8(payload []byte) {
+	r.vp8 = vp8Offsets{}
+	if f, ok := vp8DescriptorFields(payload); ok {
+		r.vp8 = continuing(r.vp8Last, f.read(payload))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.history[(r.next+switchHistory-1)%switchHistory].vp8 = r.vp8
+}
+
+// rewriteVP8 applies the current layer's VP8 offsets to a packet being
+// written (into scratch when they change it) and remembers the newest
+// values written, for the next switch. Writer only.
+func (r *seqRewriter) rewriteVP8(payload []byte, scratch *[maxPacketSize]byte) []byte {
+	out, v, ok := mungeVP8(payload, r.vp8, scratch)
+	if ok && (!v.hasPic || !r.vp8Last.hasPic || !picNewer(r.vp8Last.pic, v.pic)) {
+		r.vp8Last = v
+	}
+	return out
 }
 
 // padded reports whether outSeq was a padding packet of a remembered probe

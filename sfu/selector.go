@@ -24,6 +24,10 @@ type layerSelector struct {
 
 	rw *seqRewriter // rewrites under the write lock; maps back from any
 
+	// scratch holds a packet whose VP8 descriptor this subscriber's
+	// stream numbers differently (vp8munge.go). Under the write lock.
+	scratch [maxPacketSize]byte
+
 	// canDeliver reports whether a packet written now could reach the
 	// subscriber (deliverable.go); nil means always. Set before fan-out.
 	canDeliver func() bool
@@ -103,6 +107,9 @@ func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now i
 		}
 		s.countSwitch(s.rw.layer, layer)
 		s.rw.switchTo(layer, h.SequenceNumber, h.Timestamp, now)
+		if s.family == codecVP8 {
+			s.rw.continueVP8(payload)
+		}
 		s.current.Store(int32(layer))
 		s.view(layer + 1)
 	}
@@ -112,6 +119,16 @@ func (s *layerSelector) forward(h *rtp.Header, layer int8, payload []byte, now i
 	}
 	h.SequenceNumber, h.Timestamp = seq, ts
 	return true
+}
+
+// rewritePayload gives a packet forward accepted the subscriber's VP8
+// descriptor numbering; other codecs' payloads pass as they are. Under
+// the write lock.
+func (s *layerSelector) rewritePayload(payload []byte) []byte {
+	if s.family != codecVP8 {
+		return payload
+	}
+	return s.rw.rewriteVP8(payload, &s.scratch)
 }
 
 // view moves this subscription to slot of the layer gauge (-1: out of it).
@@ -189,12 +206,12 @@ func (s *layerSelector) timestampOffset(layer int8) (uint32, bool) {
 // lookup implements retransmitSource: a NACKed outgoing seq maps back
 // through the rewriter to the layer and incoming seq it was made from,
 // whose history holds the packet.
-func (s *layerSelector) lookup(out uint16) (*packet, uint32) {
-	layer, seq, tsOffset, ok := s.rw.original(out)
+func (s *layerSelector) lookup(out uint16) (*packet, rewriteFix) {
+	layer, seq, fix, ok := s.rw.original(out)
 	if !ok || layer < 0 {
-		return nil, 0
+		return nil, rewriteFix{}
 	}
-	return s.track.history[layer].get(seq), tsOffset
+	return s.track.history[layer].get(seq), fix
 }
 
 // padded implements paddingSource: whether out was probe padding, and its
