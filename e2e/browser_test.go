@@ -90,6 +90,9 @@ func launchBrowserFlags(t *testing.T, name string, extra []string) (*browser, er
 type browserOpts struct {
 	netns string   // run Chromium in this network namespace; "" is the test's own
 	flags []string // added to chromiumFlags
+	// stderrTo, if set, gets every line Chromium writes to stderr (the
+	// quality lab's WebRTC log), beside the tail kept for failures.
+	stderrTo io.Writer
 }
 
 // launchBrowserWith is launchBrowser with the browser placed by opts.
@@ -144,6 +147,9 @@ func launchBrowserWith(t *testing.T, name string, opts browserOpts) (*browser, e
 		for sc.Scan() {
 			line := sc.Text()
 			b.stderr.add(line)
+			if opts.stderrTo != nil {
+				fmt.Fprintln(opts.stderrTo, line)
+			}
 			if rest, ok := strings.CutPrefix(line, "DevTools listening on "); ok && !found {
 				found = true
 				wsURL <- strings.TrimSpace(rest)

@@ -20,8 +20,9 @@
 //	SWITCHYARD_REQUIRE_BROWSER=1  fail instead of skip when browsers cannot run (CI)
 //	SWITCHYARD_CHROMIUM=PATH      use another Chromium binary
 //	SWITCHYARD_E2E_RUNS=N         repeat each presence-edge cause N times (p50/p99 tables)
-//	SWITCHYARD_QLAB_SCALE=F       run the quality lab's scenarios at F times their length (default 0.2, 0.1 with -race)
+//	SWITCHYARD_QLAB_SCALE=F       run the quality lab's scenarios at F times their length (default 0.2; the lab skips under -race)
 //	SWITCHYARD_QLAB_BOUNDS=1      run the quality lab at full length and assert issue 15's bounds
+//	SWITCHYARD_QLAB_DUMP=FILE     write every quality-lab sample (browsers' stats, the server's counters) to FILE as JSON lines
 //
 // When a test fails it prints each page's wire trace (socket messages,
 // peer connection states, getUserMedia; see traceJS) and the tail of each

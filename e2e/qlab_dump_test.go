@@ -1,8 +1,13 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -12,10 +17,34 @@ import (
 // for reading a freeze or a slow recovery beside the server's own log.
 const envQlabDump = "SWITCHYARD_QLAB_DUMP"
 
-// qlDump writes lab samples; a nil one writes nothing.
-type qlDump struct{ enc *json.Encoder }
+// envQlabChromiumLog names a file that receives the subscriber's whole
+// Chromium log, with WebRTC's receive path (packet buffer, frame
+// reference finder, frame buffer, SRTP) at verbose level 1: what a
+// decoder that stops with no packet lost was waiting for.
+const envQlabChromiumLog = "SWITCHYARD_QLAB_CHROMIUM_LOG"
 
-func openQlDump(t *testing.T) *qlDump {
+// qlChromiumLog returns the subscriber's extra flags and log writer, or
+// nothing when envQlabChromiumLog is unset.
+func qlChromiumLog(t *testing.T) ([]string, io.Writer) {
+	path := os.Getenv(envQlabChromiumLog)
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatalf("%s: %v", envQlabChromiumLog, err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return []string{"--enable-logging=stderr", "--vmodule=*video_coding*=1,*rtp_video_stream_receiver*=1,*srtp*=1,*video_receive_stream*=1,*rtp_vp8*=1"}, f
+}
+
+// qlDump writes lab samples; a nil one writes nothing.
+type qlDump struct {
+	enc     *json.Encoder
+	metrics string // the server's /metrics URL
+}
+
+func openQlDump(t *testing.T, metricsURL string) *qlDump {
 	path := os.Getenv(envQlabDump)
 	if path == "" {
 		return nil
@@ -26,7 +55,7 @@ func openQlDump(t *testing.T) *qlDump {
 	}
 	t.Cleanup(func() { f.Close() })
 	t.Logf("lab samples go to %s", path)
-	return &qlDump{enc: json.NewEncoder(f)}
+	return &qlDump{enc: json.NewEncoder(f), metrics: metricsURL}
 }
 
 type qlDumpLine struct {
@@ -35,6 +64,8 @@ type qlDumpLine struct {
 	Layer    int          `json:"layer"`
 	Sub      qlStats      `json:"sub"`
 	Pub      []qlPubLayer `json:"pub,omitempty"`
+	// Server is the server's RTP and probe counters, with the publisher's.
+	Server map[string]float64 `json:"srv,omitempty"`
 }
 
 func (d *qlDump) write(scenario string, s qlSampleAt, pub []qlPubLayer) {
@@ -42,5 +73,30 @@ func (d *qlDump) write(scenario string, s qlSampleAt, pub []qlPubLayer) {
 		return
 	}
 	// Best effort: a failed diagnostic write must not fail the lab.
-	_ = d.enc.Encode(qlDumpLine{At: time.Now().UTC().Format("15:04:05.000"), Scenario: scenario, Layer: s.layer, Sub: s.st, Pub: pub})
+	line := qlDumpLine{At: time.Now().UTC().Format("15:04:05.000"), Scenario: scenario, Layer: s.layer, Sub: s.st, Pub: pub}
+	if pub != nil {
+		line.Server = d.serverCounters()
+	}
+	_ = d.enc.Encode(line)
+}
+
+// serverCounters reads the unlabelled RTP and probe series of /metrics.
+func (d *qlDump) serverCounters() map[string]float64 {
+	resp, err := http.Get(d.metrics)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !(strings.HasPrefix(name, "switchyard_rtp_") || strings.HasPrefix(name, "switchyard_video_")) {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			out[strings.TrimPrefix(name, "switchyard_")] = v
+		}
+	}
+	return out
 }

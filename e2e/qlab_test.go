@@ -42,11 +42,6 @@ const (
 	// qlShortScale shortens the scenarios unless the bounds are asked
 	// for: a plain run only checks that the lab works and prints its table.
 	qlShortScale = 0.2
-	// qlRaceScale is the short scale under -race (CI's one run of the
-	// lab): the detector slows everything, so the table is noise there,
-	// and what is checked (the lab works, video is decoded) needs no
-	// more. The clean spell alone was 24 s of waiting at 0.2.
-	qlRaceScale = 0.1
 	// envQlabScale overrides the scale (e.g. 0.25 for a quick look);
 	// bounds are asserted only at scale 1.
 	envQlabScale = "SWITCHYARD_QLAB_SCALE"
@@ -206,19 +201,21 @@ func qlScale() float64 {
 	if qlBounds() {
 		return 1
 	}
-	if raceDetector {
-		return qlRaceScale
-	}
 	return qlShortScale
 }
 
 // qlBounds reports whether this run asserts the bounds.
-func qlBounds() bool { return os.Getenv(envQlabBounds) == "1" && !raceDetector }
+func qlBounds() bool { return os.Getenv(envQlabBounds) == "1" }
 
 // TestQualityLab runs the call through a clean link, 40 ms each way with
 // 2 % loss, a 600 kbit/s limit and the limit lifted, prints a row per
 // scenario and asserts issue 15's bounds (without -race, at full length).
 func TestQualityLab(t *testing.T) {
+	if raceDetector {
+		// The lab measures time: under the detector its table is noise, and
+		// its 50 s held the whole -race suite. .ci/run runs it at real speed.
+		t.Skip("the quality lab runs without -race (.ci/run)")
+	}
 	needBrowser(t)
 	scale := qlScale()
 	assert := scale == 1 && qlBounds()
@@ -253,7 +250,8 @@ func TestQualityLab(t *testing.T) {
 		if i == 0 {
 			pub, perr = launchBrowserWith(t, "pub", browserOpts{netns: qlPubNS, flags: labFlags(pubBase, qlPubSrvIP)})
 		} else {
-			sub, serr = launchBrowserWith(t, "sub", browserOpts{netns: qlSubNS, flags: labFlags(subBase, qlSubSrvIP)})
+			logFlags, logTo := qlChromiumLog(t)
+			sub, serr = launchBrowserWith(t, "sub", browserOpts{netns: qlSubNS, flags: append(labFlags(subBase, qlSubSrvIP), logFlags...), stderrTo: logTo})
 		}
 	})
 	if perr != nil || serr != nil {
@@ -290,7 +288,7 @@ func TestQualityLab(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	lab := &qlLab{t: t, pub: pub, sub: sub, relay: relay, dump: openQlDump(t)}
+	lab := &qlLab{t: t, pub: pub, sub: sub, relay: relay, dump: openQlDump(t, "http://127.0.0.1:"+port+"/metrics")}
 	if err := lab.waitLayers(); err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +335,7 @@ func TestQualityLab(t *testing.T) {
 		t.Fatalf("the subscriber decoded no video during the lab")
 	}
 	if !assert {
-		t.Logf("bounds not asserted (scale %.2f, race %v; %s=1 asserts them at full length)", scale, raceDetector, envQlabBounds)
+		t.Logf("bounds not asserted (scale %.2f; %s=1 asserts them at full length)", scale, envQlabBounds)
 		for _, v := range lab.violations(clean, lossy, settle, limited, lifted) {
 			t.Logf("would miss: %s", v)
 		}

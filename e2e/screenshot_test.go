@@ -34,15 +34,15 @@ func TestReadmeScreenshot(t *testing.T) {
 	if err := bs[0].waitJS(mediaTimeout, "quality shown on both tiles", `[...document.querySelectorAll('.tile .quality')].filter((q) => q.textContent.includes('fps')).length === 2`); err != nil {
 		t.Error(err)
 	}
-	// Chromium's send-side estimate ramps up over the first seconds, and
-	// the own tile says "(limited: bandwidth)" until it has: a picture for
-	// the README waits that out where it can, and shows it where it cannot.
-	if err := bs[0].waitJS(10*time.Second, "the own tile's sending unlimited", `(() => { const q = document.querySelector('#self .quality'); return !!q && q.textContent.includes('fps') && !q.textContent.includes('limited'); })()`); err != nil {
-		t.Log(err)
-	}
 	path := os.Getenv(envReadmeShot)
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "screenshot.png")
+	} else if err := bs[0].waitJS(10*time.Second, "the own tile's sending unlimited", `(() => { const q = document.querySelector('#self .quality'); return !!q && q.textContent.includes('fps') && !q.textContent.includes('limited'); })()`); err != nil {
+		// Chromium's send-side estimate ramps up over the first seconds,
+		// and the own tile says "(limited: bandwidth)" until it has: the
+		// README's picture waits that out where it can, and shows it where
+		// it cannot. Nothing is asserted on it, so a plain run does not wait.
+		t.Log(err)
 	}
 	if err := bs[0].shoot(path); err != nil {
 		t.Fatal(err)
