@@ -328,11 +328,22 @@ const (
 	rssSlackKiB    = 48 << 10
 )
 
+// raceBaselineWait is how long a -race build waits for the baseline
+// before logging where usage stands.
+const raceBaselineWait = 5 * time.Second
+
 // backToBaseline waits until usage returns near base, then reports the
 // peak seen during the attack for the table.
 func backToBaseline(t *testing.T, attack string, base, peak usage) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
+	if raceDetector {
+		// Nothing here is asserted under -race (boundMissed), and pion's
+		// slowed teardown there may never get back within waitLimit (the
+		// long meeting: +14 goroutines after 30 s, every run); the build
+		// without -race in .ci/run waits the full limit and asserts.
+		deadline = time.Now().Add(raceBaselineWait)
+	}
 	var u usage
 	for {
 		u = measure()
