@@ -116,15 +116,20 @@ func (w *recordingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 
 func (w *recordingWriter) Write(b []byte) (int, error) { return len(b), nil }
 
-func TestNACKResponderResendsFromHistoryRewritten(t *testing.T) {
-	var stats counters
+// responderOverHistory is a NACK responder over a history holding seqs
+// 100-109, writing for SSRC 777.
+func responderOverHistory() (*nackResponder, *counters, *recordingWriter, *binding) {
+	stats := &counters{}
 	h := newPacketHistory(16)
 	for seq := uint16(100); seq < 110; seq++ {
 		h.put(storedPacket(seq))
 	}
 	w := &recordingWriter{}
-	r := &nackResponder{source: historySource{h}, stats: &stats}
-	b := &binding{ssrc: 777, payloadType: 96, writer: w}
+	return &nackResponder{source: historySource{h}, stats: stats}, stats, w, &binding{ssrc: 777, payloadType: 96, writer: w}
+}
+
+func TestNACKResponderResendsFromHistoryRewritten(t *testing.T) {
+	r, stats, w, b := responderOverHistory()
 	// 103 and 105 are kept, 200 never was; 103 twice in one NACK is sent once.
 	r.handle(&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: 103, LostPackets: 0b10}, {PacketID: 200}, {PacketID: 103}}}, b)
 	if len(w.headers) != 2 {
@@ -148,15 +153,8 @@ func TestNACKResponderResendsFromHistoryRewritten(t *testing.T) {
 // call, on a path with random loss) every resend goes out as two equal
 // copies, so that one lost copy costs no second round trip.
 func TestNACKResponderResendsTwiceWhenAsked(t *testing.T) {
-	var stats counters
-	h := newPacketHistory(16)
-	for seq := uint16(100); seq < 110; seq++ {
-		h.put(storedPacket(seq))
-	}
-	w := &recordingWriter{}
-	r := &nackResponder{source: historySource{h}, stats: &stats}
+	r, stats, w, b := responderOverHistory()
 	r.twice.Store(true)
-	b := &binding{ssrc: 777, payloadType: 96, writer: w}
 	r.handle(&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: 103, LostPackets: 0b10}, {PacketID: 200}}}, b)
 	var seqs []uint16
 	for _, got := range w.headers {

@@ -57,6 +57,59 @@ func layerPacket(layer int8, seq uint16, ts uint32, key bool, frame byte) *packe
 	return p
 }
 
+// simulcastSubscription is a simulcast track with one subscriber, whose
+// writes a payloadWriter keeps.
+type simulcastSubscription struct {
+	stats counters
+	track *Track
+	d     *DownTrack
+	w     *payloadWriter
+	b     *binding
+}
+
+func newSimulcastSubscription(t *testing.T) *simulcastSubscription {
+	s := &simulcastSubscription{track: simulcastTestTrack(), w: &payloadWriter{}}
+	s.track.stats = &s.stats
+	for l := range int8(maxLayers) {
+		s.track.addLayerFeedback(l)
+	}
+	t.Cleanup(s.track.stopLayerFeedback)
+	out := startConnWriter()
+	t.Cleanup(out.close)
+	s.d = newDownTrack(s.track, &s.stats, out)
+	t.Cleanup(s.d.close)
+	s.b = &binding{ssrc: 4242, payloadType: 96, writer: s.w}
+	s.d.bound.Store(s.b)
+	s.track.addDownTrack(s.d)
+	return s
+}
+
+// waitFor waits until the subscriber has written n packets.
+func (s *simulcastSubscription) waitFor(n int) {
+	for s.w.count() < n {
+		waitForWriter()
+	}
+}
+
+// playSwitch has the subscriber receive frames of layer 0, then switch to
+// layer 1 at its keyframe and receive as many again; send(frame, keyOn)
+// sends one frame of each layer, keyOn's a keyframe (-1: none). Layer
+// 0's packet of the switch frame goes out before layer 1's keyframe
+// arrives, so 2*frames+1 packets are written when it returns.
+func (s *simulcastSubscription) playSwitch(frames int, send func(frame int, keyOn int8)) {
+	s.d.selector.setTarget(0)
+	for frame := range frames {
+		send(frame, 0)
+	}
+	s.waitFor(frames)
+	s.d.selector.setTarget(1)
+	send(frames, 1)
+	for frame := frames + 1; frame < 2*frames; frame++ {
+		send(frame, -1)
+	}
+	s.waitFor(2*frames + 1)
+}
+
 // TestNACKAfterLayerSwitchResendsTheRewrittenPacket forwards layer 0,
 // switches the subscriber to layer 1 — whose sequence numbers are the
 // same as layer 0's, as independent encoders' may be — and NACKs
@@ -64,21 +117,8 @@ func layerPacket(layer int8, seq uint16, ts uint32, key bool, frame byte) *packe
 // exactly the packet first sent under that number: same layer's payload,
 // same rewritten timestamp, the subscriber's SSRC.
 func TestNACKAfterLayerSwitchResendsTheRewrittenPacket(t *testing.T) {
-	var stats counters
-	track := simulcastTestTrack()
-	track.stats = &stats
-	for l := range int8(maxLayers) {
-		track.addLayerFeedback(l)
-	}
-	defer track.stopLayerFeedback()
-	out := startConnWriter()
-	defer out.close()
-	d := newDownTrack(track, &stats, out)
-	defer d.close()
-	w := &payloadWriter{}
-	b := &binding{ssrc: 4242, payloadType: 96, writer: w}
-	d.bound.Store(b)
-	track.addDownTrack(d)
+	sub := newSimulcastSubscription(t)
+	stats, track, d, w, b := &sub.stats, sub.track, sub.d, sub.w, sub.b
 
 	// Both layers count from 1000; layer 1's clock runs elsewhere.
 	const frames = 6
@@ -88,24 +128,7 @@ func TestNACKAfterLayerSwitchResendsTheRewrittenPacket(t *testing.T) {
 			track.fanOut(layerPacket(layer, uint16(1000+frame), ts, layer == keyOn, byte(frame)))
 		}
 	}
-	waitFor := func(n int) {
-		for w.count() < n {
-			waitForWriter()
-		}
-	}
-	d.selector.setTarget(0)
-	for frame := range frames {
-		send(frame, 0)
-	}
-	waitFor(frames)
-	d.selector.setTarget(1)
-	send(frames, 1) // layer 1's keyframe: the switch
-	for frame := frames + 1; frame < 2*frames; frame++ {
-		send(frame, -1)
-	}
-	// Layer 0's packet of the switch frame went out before layer 1's
-	// keyframe arrived.
-	waitFor(2*frames + 1)
+	sub.playSwitch(frames, send)
 
 	w.mu.Lock()
 	first := w.headers[0]

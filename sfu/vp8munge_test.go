@@ -27,21 +27,8 @@ func vp8DescPacket(layer int8, seq uint16, ts uint32, key bool, pic uint16, tl0,
 // (shared) packets are left as they were, and a NACK of a packet after
 // the switch resends exactly what was first sent.
 func TestVP8DescriptorContinuesAcrossASwitch(t *testing.T) {
-	var stats counters
-	track := simulcastTestTrack()
-	track.stats = &stats
-	for l := range int8(maxLayers) {
-		track.addLayerFeedback(l)
-	}
-	defer track.stopLayerFeedback()
-	out := startConnWriter()
-	defer out.close()
-	d := newDownTrack(track, &stats, out)
-	defer d.close()
-	w := &payloadWriter{}
-	b := &binding{ssrc: 4242, payloadType: 96, writer: w}
-	d.bound.Store(b)
-	track.addDownTrack(d)
+	sub := newSimulcastSubscription(t)
+	track, d, w, b := sub.track, sub.d, sub.w, sub.b
 
 	type start struct {
 		pic         uint16
@@ -57,22 +44,7 @@ func TestVP8DescriptorContinuesAcrossASwitch(t *testing.T) {
 				(s.pic+uint16(frame))&0x7fff, s.tl0+uint8(frame), s.keyIdx))
 		}
 	}
-	waitFor := func(n int) {
-		for w.count() < n {
-			waitForWriter()
-		}
-	}
-	d.selector.setTarget(0)
-	for frame := range frames {
-		send(frame, 0)
-	}
-	waitFor(frames)
-	d.selector.setTarget(1)
-	send(frames, 1)
-	for frame := frames + 1; frame < 2*frames; frame++ {
-		send(frame, -1)
-	}
-	waitFor(2*frames + 1)
+	sub.playSwitch(frames, send)
 
 	w.mu.Lock()
 	sentPayloads := slices.Clone(w.payloads)
