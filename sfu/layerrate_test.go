@@ -101,3 +101,46 @@ func TestLayerRatesStallIsNotAStop(t *testing.T) {
 		t.Errorf("top layer silent above flowing ones: %v, want it alone 0", rates)
 	}
 }
+
+// TestSteadyRateLeavesOutAKeyframe: while a keyframe burst lifts the top
+// layer's 2 s average, its steady rate stays what it was before, and
+// follows once the burst has left layerSteadySpan; a stopped layer's
+// steady rate is 0 at once.
+func TestSteadyRateLeavesOutAKeyframe(t *testing.T) {
+	sim := &simulcastLayers{}
+	start := time.Unix(1000, 0)
+	at := 0
+	step := func(add [maxLayers]uint64) ([maxLayers]int, [maxLayers]int) {
+		for i := range sim.layers {
+			sim.layers[i].bytes.Add(add[i])
+		}
+		rates, _ := sim.bitrates(start.Add(time.Duration(at) * time.Millisecond))
+		at += 250
+		return rates, sim.steadyBitrates()
+	}
+	// 5, 20, 50 kB per 250 ms: 160, 640, 1600 kbit/s.
+	even := [maxLayers]uint64{5_000, 20_000, 50_000}
+	for range 12 {
+		step(even)
+	}
+	rates, steady := step([maxLayers]uint64{5_000, 20_000, 150_000}) // a keyframe
+	if rates[2] <= 1_600_000 || steady[2] != 1_600_000 {
+		t.Fatalf("keyframe: rate %d, steady %d; want the rate above 1.6 Mbit/s and steady at it", rates[2], steady[2])
+	}
+	for range 7 {
+		if _, steady = step(even); steady[2] != 1_600_000 {
+			t.Fatalf("%d ms after the keyframe: steady %d, want 1.6 Mbit/s", at, steady[2])
+		}
+	}
+	for range layerSteadySamples {
+		step(even)
+	}
+	if rates, steady = step(even); steady[2] != rates[2] || steady[0] != 160_000 {
+		t.Errorf("long after: steady %v, rates %v; want them equal", steady, rates)
+	}
+	step([maxLayers]uint64{5_000, 0, 50_000}) // silent for the minimum window
+	step([maxLayers]uint64{5_000, 0, 50_000})
+	if _, steady = step([maxLayers]uint64{5_000, 0, 50_000}); steady[1] != 0 {
+		t.Errorf("the middle layer stopped: steady %d, want 0", steady[1])
+	}
+}
