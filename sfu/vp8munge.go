@@ -69,9 +69,9 @@ func vp8DescriptorFields(payload []byte) (f vp8Fields, ok bool) {
 
 // vp8Values are a descriptor's fields as read; has* mark those present.
 type vp8Values struct {
-	pic                     uint16
-	tl0, keyIdx             uint8
-	hasPic, hasTL0, hasKeyI bool
+	pic                       uint16
+	tl0, keyIdx               uint8
+	hasPic, hasTL0, hasKeyIdx bool
 }
 
 func (f vp8Fields) read(payload []byte) (v vp8Values) {
@@ -87,7 +87,7 @@ func (f vp8Fields) read(payload []byte) (v vp8Values) {
 		v.hasTL0, v.tl0 = true, payload[f.tl0]
 	}
 	if f.keyIdx >= 0 {
-		v.hasKeyI, v.keyIdx = true, payload[f.keyIdx]&0x1f
+		v.hasKeyIdx, v.keyIdx = true, payload[f.keyIdx]&0x1f
 	}
 	return v
 }
@@ -128,13 +128,13 @@ func continuing(last, in vp8Values) (o vp8Offsets) {
 	if last.hasTL0 && in.hasTL0 {
 		o.tl0 = last.tl0 + 1 - in.tl0
 	}
-	if last.hasKeyI && in.hasKeyI {
+	if last.hasKeyIdx && in.hasKeyIdx {
 		o.keyIdx = (last.keyIdx + 1 - in.keyIdx) & 0x1f
 	}
 	return o
 }
 
-// newer reports whether picture ID a is after b (15-bit serial order).
+// picNewer reports whether picture ID a is after b (15-bit serial order).
 func picNewer(a, b uint16) bool { d := (a - b) & 0x7fff; return d != 0 && d < 0x4000 }
 
 // mungeVP8 returns payload with o applied, copied into scratch when
