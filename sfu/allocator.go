@@ -206,12 +206,8 @@ func (s *Subscriber) allocate(now time.Time) {
 type layerDemand struct {
 	available [maxLayers]bool
 	cost      [maxLayers]int // bits per second
-	// stayCost is the steady part of cost (layerSteadySpan): what staying
-	// on the target layer is checked against, so that a keyframe burst
-	// does not take a subscriber down. 0: not known, cost applies.
-	stayCost [maxLayers]int
-	maxLayer int8 // highest layer worth sending for the size asked
-	target   int8 // the layer chosen last time, or noLayer
+	maxLayer  int8           // highest layer worth sending for the size asked
+	target    int8           // the layer chosen last time, or noLayer
 }
 
 // demand describes the selector's track for planLayers.
@@ -219,7 +215,6 @@ func (s *layerSelector) demand(now time.Time) layerDemand {
 	sim := s.track.sim
 	d := layerDemand{target: int8(s.target.Load()), maxLayer: noLayer}
 	rates, measured := sim.bitrates(now)
-	steady := sim.steadyBitrates()
 	w, h := s.maxWidth.Load(), s.maxHeight.Load()
 	for i := range maxLayers {
 		l := &sim.layers[i]
@@ -227,7 +222,6 @@ func (s *layerSelector) demand(now time.Time) layerDemand {
 		// it, a layer the publisher stopped sending does not.
 		d.available[i] = l.ssrc.Load() != 0 && (!measured || rates[i] > 0)
 		d.cost[i] = rates[i]
-		d.stayCost[i] = steady[i]
 		if !d.available[i] {
 			continue
 		}
@@ -267,9 +261,6 @@ func planLayers(budget int, demands []layerDemand) []int8 {
 		case layer > d.target:
 			cost *= upHeadroom
 		case layer == d.target:
-			if d.stayCost[layer] > 0 {
-				cost = float64(d.stayCost[layer])
-			}
 			cost *= staySlack
 		}
 		if from != noLayer {

@@ -21,15 +21,6 @@ const (
 	// holds enough samples to cover layerRateSpan.
 	layerRateSample  = 250 * time.Millisecond
 	layerRateSamples = int(layerRateSpan/layerRateSample) + 1
-	// layerSteadySpan: a layer's steady rate is the lowest of its rates
-	// over this long. A keyframe of the top layer (60-100 KB at 720p)
-	// lifts the 2 s average by a third for the 2 s it stays in the span;
-	// with gcc's back-off in the same seconds, that alone took the
-	// Chromium lab's clean call down a layer and back (issue 15). What a
-	// subscriber needs to stay on its layer is the steady rate: one
-	// sample from before the keyframe entered the span.
-	layerSteadySpan    = 4 * time.Second
-	layerSteadySamples = int(layerSteadySpan / layerRateSample)
 )
 
 // rateSample is the layers' cumulative byte counters at one instant.
@@ -48,11 +39,6 @@ type layerRates struct {
 	next     int // ring index of the next sample
 	rates    [maxLayers]int
 	measured bool
-
-	// past holds the last layerSteadySamples rates, for steady.
-	past   [layerSteadySamples][maxLayers]int
-	nPast  int
-	steady [maxLayers]int
 }
 
 // bitrates returns each layer's incoming bitrate in bits per second,
@@ -73,14 +59,6 @@ func (s *simulcastLayers) bitrates(now time.Time) (rates [maxLayers]int, measure
 		cur[i] = s.layers[i].bytes.Load()
 	}
 	return s.rates.update(now, cur)
-}
-
-// steadyBitrates is each layer's lowest bitrate over layerSteadySpan (see
-// there), as of the last bitrates call; a layer counted stopped is 0.
-func (s *simulcastLayers) steadyBitrates() [maxLayers]int {
-	s.rates.mu.Lock()
-	defer s.rates.mu.Unlock()
-	return s.rates.steady
 }
 
 func (r *layerRates) update(now time.Time, cur [maxLayers]uint64) ([maxLayers]int, bool) {
@@ -121,17 +99,6 @@ func (r *layerRates) update(now time.Time, cur [maxLayers]uint64) ([maxLayers]in
 		lowerFlows = lowerFlows || recent != nil && !silent && cur[i] > 0
 	}
 	r.measured = true
-	r.past[r.nPast%layerSteadySamples] = r.rates
-	r.nPast++
-	for i := range r.steady {
-		r.steady[i] = r.rates[i]
-		for k := range min(r.nPast, layerSteadySamples) {
-			r.steady[i] = min(r.steady[i], r.past[k][i])
-		}
-		if r.rates[i] == 0 {
-			r.steady[i] = 0
-		}
-	}
 	return r.rates, true
 }
 
