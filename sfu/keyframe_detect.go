@@ -44,40 +44,14 @@ func isKeyframeStart(family int, payload []byte) bool {
 // that starts partition 0 of a frame and returns the VP8 frame that
 // follows; ok is false for any other packet.
 func vp8Frame(payload []byte) (frame []byte, ok bool) {
-	if len(payload) < 1 {
+	if len(payload) < 1 || payload[0]&0x10 == 0 || payload[0]&0x07 != 0 { // S clear, or not partition 0
 		return nil, false
 	}
-	b0 := payload[0]
-	if b0&0x10 == 0 || b0&0x07 != 0 { // S clear, or not partition 0
+	f, ok := vp8DescriptorFields(payload) // vp8munge.go
+	if !ok || len(payload) <= f.size {
 		return nil, false
 	}
-	i := 1
-	if b0&0x80 != 0 { // X: extension byte follows
-		if len(payload) <= i {
-			return nil, false
-		}
-		x := payload[i]
-		i++
-		if x&0x80 != 0 { // I: picture id, 7 or 15 bits
-			if len(payload) <= i {
-				return nil, false
-			}
-			if payload[i]&0x80 != 0 {
-				i++
-			}
-			i++
-		}
-		if x&0x40 != 0 { // L: TL0PICIDX
-			i++
-		}
-		if x&0x30 != 0 { // T or K: TID/KEYIDX byte
-			i++
-		}
-	}
-	if len(payload) <= i {
-		return nil, false
-	}
-	return payload[i:], true
+	return payload[f.size:], true
 }
 
 // vp8KeyframeSize reads the frame size from a VP8 keyframe's header

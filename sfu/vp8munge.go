@@ -32,11 +32,12 @@ type vp8Fields struct {
 	pic15  bool
 	tl0    int
 	keyIdx int // the TID/Y/KEYIDX byte, when K is set
+	size   int // bytes the descriptor takes: the VP8 payload starts here
 }
 
 // vp8DescriptorFields parses the descriptor at the start of payload.
 func vp8DescriptorFields(payload []byte) (f vp8Fields, ok bool) {
-	f = vp8Fields{pic: -1, tl0: -1, keyIdx: -1}
+	f = vp8Fields{pic: -1, tl0: -1, keyIdx: -1, size: 1}
 	if len(payload) < 1 || payload[0]&0x80 == 0 { // no X: no fields
 		return f, len(payload) > 0
 	}
@@ -64,6 +65,7 @@ func vp8DescriptorFields(payload []byte) (f vp8Fields, ok bool) {
 		}
 		i++
 	}
+	f.size = i
 	return f, len(payload) >= i
 }
 

@@ -114,10 +114,10 @@ func TestVP8DescriptorFields(t *testing.T) {
 		want    vp8Fields
 		ok      bool
 	}{
-		{"no extension", []byte{0x10, 0x00}, vp8Fields{pic: -1, tl0: -1, keyIdx: -1}, true},
-		{"7-bit picture ID only", []byte{0x90, 0x80, 0x12, 0x00}, vp8Fields{pic: 2, tl0: -1, keyIdx: -1}, true},
-		{"15-bit picture ID, TL0PICIDX, TID and KEYIDX", []byte{0x90, 0xf0, 0x81, 0x02, 0x07, 0x45, 0x00}, vp8Fields{pic: 2, pic15: true, tl0: 4, keyIdx: 5}, true},
-		{"TID without KEYIDX", []byte{0x90, 0x20, 0x40, 0x00}, vp8Fields{pic: -1, tl0: -1, keyIdx: -1}, true},
+		{"no extension", []byte{0x10, 0x00}, vp8Fields{pic: -1, tl0: -1, keyIdx: -1, size: 1}, true},
+		{"7-bit picture ID only", []byte{0x90, 0x80, 0x12, 0x00}, vp8Fields{pic: 2, tl0: -1, keyIdx: -1, size: 3}, true},
+		{"15-bit picture ID, TL0PICIDX, TID and KEYIDX", []byte{0x90, 0xf0, 0x81, 0x02, 0x07, 0x45, 0x00}, vp8Fields{pic: 2, pic15: true, tl0: 4, keyIdx: 5, size: 6}, true},
+		{"TID without KEYIDX", []byte{0x90, 0x20, 0x40, 0x00}, vp8Fields{pic: -1, tl0: -1, keyIdx: -1, size: 3}, true},
 		{"cut short", []byte{0x90, 0xf0, 0x81}, vp8Fields{pic: 2, pic15: true, tl0: 4, keyIdx: 5}, false},
 		{"empty", nil, vp8Fields{pic: -1, tl0: -1, keyIdx: -1}, false},
 	}
