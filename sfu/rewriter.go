@@ -33,16 +33,16 @@ type seqRewriter struct {
 	floorSeq    uint16 // incoming seqs older than this are refused
 	maxIn       uint16 // newest incoming seq of the current layer
 	seqOffset   uint16
-	tsOffset    uint32
 	started     bool   // something was written: maxSeq/maxTS are valid
 	maxSeq      uint16 // highest outgoing seq so far
 	maxSeqExt   uint64 // maxSeq counted without wrapping
 	maxTS       uint32 // outgoing timestamp that went with maxSeq
 	lastWritten int64  // unix nanoseconds of the last packet written
 
-	// VP8 only (vp8munge.go): the descriptor offsets of the current
-	// layer, and the newest descriptor values written. Writer only.
-	vp8     vp8Offsets
+	// rewriteFix is the current layer's timestamp offset and, for VP8
+	// (vp8munge.go), its descriptor offsets; vp8Last is the newest
+	// descriptor written. Writer only.
+	rewriteFix
 	vp8Last vp8Values
 
 	// newestOut is maxSeqExt+1 once something was written, else 0.
@@ -62,12 +62,11 @@ type switchPoint struct {
 	firstOut  uint64
 	layer     int8
 	seqOffset uint16
-	tsOffset  uint32
-	vp8       vp8Offsets
+	rewriteFix
 }
 
 // rewriteFix is what a retransmission of a packet must change beyond its
-// seq to match what was first sent under it.
+// seq to match what was first sent under it: the offsets in force then.
 type rewriteFix struct {
 	tsOffset uint32
 	vp8      vp8Offsets
@@ -105,7 +104,7 @@ func (r *seqRewriter) switchTo(layer int8, seq uint16, ts uint32, now int64) {
 	r.floorSeq, r.maxIn = seq, seq
 	r.seqOffset = outSeq - seq
 	r.tsOffset = outTS - ts
-	r.history[r.next] = switchPoint{valid: true, firstOut: outExt, layer: layer, seqOffset: r.seqOffset, tsOffset: r.tsOffset}
+	r.history[r.next] = switchPoint{valid: true, firstOut: outExt, layer: layer, seqOffset: r.seqOffset, rewriteFix: r.rewriteFix}
 	r.next = (r.next + 1) % switchHistory
 }
 
@@ -127,7 +126,7 @@ func (r *seqRewriter) padding(n int) (first uint16, ts uint32, ok bool) {
 	r.maxSeq += uint16(n)
 	r.maxSeqExt += uint64(n)
 	r.floorSeq = r.maxIn + 1
-	r.history[r.next] = switchPoint{valid: true, padFrom: padFrom, padTS: ts, firstOut: r.maxSeqExt + 1, layer: r.layer, seqOffset: r.seqOffset, tsOffset: r.tsOffset, vp8: r.vp8}
+	r.history[r.next] = switchPoint{valid: true, padFrom: padFrom, padTS: ts, firstOut: r.maxSeqExt + 1, layer: r.layer, seqOffset: r.seqOffset, rewriteFix: r.rewriteFix}
 	r.next = (r.next + 1) % switchHistory
 	r.newestOut.Store(r.maxSeqExt + 1)
 	return first, ts, true
@@ -167,14 +166,14 @@ func (r *seqRewriter) rewrite(seq uint16, ts uint32, now int64) (outSeq uint16, 
 }
 
 // original maps an outgoing seq back to the layer and incoming seq it was
-// written from, and the timestamp offset applied to it, as long as it is
+// written from, and the offsets applied to it, as long as it is
 // recent and its switch is remembered. Safe beside the writer.
 func (r *seqRewriter) original(outSeq uint16) (layer int8, seq uint16, fix rewriteFix, ok bool) {
 	p, ext, found := r.pointOf(outSeq)
 	if !found || p.padFrom != 0 && ext < p.firstOut {
 		return noLayer, 0, fix, false // unknown, or padding: no media behind it
 	}
-	return p.layer, outSeq - p.seqOffset, rewriteFix{tsOffset: p.tsOffset, vp8: p.vp8}, true
+	return p.layer, outSeq - p.seqOffset, p.rewriteFix, true
 }
 
 // continueVP8 sets the VP8 offsets of the layer switchTo has just begun
