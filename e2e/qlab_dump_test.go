@@ -26,16 +26,26 @@ const envQlabChromiumLog = "SWITCHYARD_QLAB_CHROMIUM_LOG"
 // qlChromiumLog returns the subscriber's extra flags and log writer, or
 // nothing when envQlabChromiumLog is unset.
 func qlChromiumLog(t *testing.T) ([]string, io.Writer) {
-	path := os.Getenv(envQlabChromiumLog)
-	if path == "" {
+	f := createFromEnv(t, envQlabChromiumLog)
+	if f == nil {
 		return nil, nil
+	}
+	return []string{"--enable-logging=stderr", "--vmodule=*video_coding*=1,*rtp_video_stream_receiver*=1,*srtp*=1,*video_receive_stream*=1,*rtp_vp8*=1"}, f
+}
+
+// createFromEnv creates the file env names, closed when t ends; nil when
+// env is unset.
+func createFromEnv(t *testing.T, env string) *os.File {
+	path := os.Getenv(env)
+	if path == "" {
+		return nil
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		t.Fatalf("%s: %v", envQlabChromiumLog, err)
+		t.Fatalf("%s: %v", env, err)
 	}
 	t.Cleanup(func() { f.Close() })
-	return []string{"--enable-logging=stderr", "--vmodule=*video_coding*=1,*rtp_video_stream_receiver*=1,*srtp*=1,*video_receive_stream*=1,*rtp_vp8*=1"}, f
+	return f
 }
 
 // qlDump writes lab samples; a nil one writes nothing.
@@ -45,16 +55,11 @@ type qlDump struct {
 }
 
 func openQlDump(t *testing.T, metricsURL string) *qlDump {
-	path := os.Getenv(envQlabDump)
-	if path == "" {
+	f := createFromEnv(t, envQlabDump)
+	if f == nil {
 		return nil
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatalf("%s: %v", envQlabDump, err)
-	}
-	t.Cleanup(func() { f.Close() })
-	t.Logf("lab samples go to %s", path)
+	t.Logf("lab samples go to %s", f.Name())
 	return &qlDump{enc: json.NewEncoder(f), metrics: metricsURL}
 }
 
