@@ -84,7 +84,7 @@ func TestFullRoomAtTheTrackLimitNegotiatesForEveryone(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*waitLimit)
 	defer cancel()
 	ctl := startControl(ctx, h, "main")
-	base := warmUp(ctx, t, h, ctl)
+	base := warmUp(ctx, t, h, ctl, load)
 	var clients []*testclient.Client
 	var sizes []int
 	groups := goroutineGroups()
@@ -148,7 +148,7 @@ func TestLongMeetingKeepsSDPBounded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*waitLimit)
 	defer cancel()
 	ctl := startControl(ctx, h, "main")
-	base := warmUp(ctx, t, h, ctl)
+	base := warmUp(ctx, t, h, ctl, batch)
 	var peaks []int
 	groups := goroutineGroups()
 	var cs []*testclient.Client // the batch present; closed however the test ends
@@ -296,16 +296,29 @@ func lastError(c *testclient.Client) string {
 	return ""
 }
 
-// warmUp has someone publish and leave, so that the control publisher
-// owns its subscribe connection before the baseline is taken: it is not
-// the attack's cost.
-func warmUp(ctx context.Context, t *testing.T, h *harness, ctl *control) int {
+// warmUp has n people publish at once and leave, so that before the
+// baseline is taken the control publisher owns its subscribe connection
+// and the control subscriber's connection has the m-sections (and pion's
+// per-transceiver readers) that n publishers need: later arrivals reuse
+// them, so they are not the attack's cost.
+func warmUp(ctx context.Context, t *testing.T, h *harness, ctl *control, n int) int {
 	t.Helper()
 	base := receiving(ctl.sub)
-	w := h.joined(ctx, "main", "warm-up")
-	publishing(ctx, t, w, "warm-up")
+	var ws []*testclient.Client
+	var wg sync.WaitGroup
+	for i := range n {
+		name := fmt.Sprintf("warm-up-%d", i)
+		w := h.joined(ctx, "main", name)
+		ws = append(ws, w)
+		wg.Add(1)
+		go func() { defer wg.Done(); publishing(ctx, t, w, name) }()
+	}
+	wg.Wait()
 	waitReceiving(ctx, t, ctl.pub, 1, true)
-	w.Close()
+	waitReceiving(ctx, t, ctl.sub, base+n, true)
+	for _, w := range ws {
+		w.Close()
+	}
 	waitReceiving(ctx, t, ctl.sub, base, false)
 	return base
 }

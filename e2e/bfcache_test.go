@@ -122,6 +122,14 @@ func TestBackForwardCacheRestoreRejoins(t *testing.T) {
 	}); err != nil {
 		t.Error(err)
 	}
+	// The restored page hears and is heard again; that also lets its new
+	// peer connections finish connecting before the test ends, or the
+	// server's shutdown would wait out their ICE failure time (4 s).
+	resumedIDs := []string{rejoin.ParticipantID, ids[1]}
+	parallel(len(bs), func(i int) { _, errs[i] = bs[i].waitPlaying(othersOf(bs, resumedIDs, i), false, 0.1) })
+	if err := errors.Join(errs...); err != nil {
+		t.Errorf("after the restore: %v", err)
+	}
 }
 
 // waitURL waits until the tab's document is at path: the navigation away

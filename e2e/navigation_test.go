@@ -266,8 +266,18 @@ func TestPresenceEdgesNavigation(t *testing.T) {
 				}); err != nil {
 					t.Error(err)
 				}
-				// Next run: both leave the room, once the resumed session's
-				// ICE checks are over (settleICE says why).
+				// The resumed session hears and is heard again. That also
+				// has its peer connections connected before both leave for
+				// the next run: one still connecting when its page leaves is
+				// closed by the server only at its ICE failure time
+				// (sfu.ICEGuard), which kept the test's server shutdown
+				// waiting 4 s.
+				resumedIDs := []string{back.ID, ids[1]}
+				errs = make([]error, len(bs))
+				parallel(len(bs), func(i int) { _, errs[i] = bs[i].waitPlaying(othersOf(bs, resumedIDs, i), false, 0.1) })
+				if err := errors.Join(errs...); err != nil {
+					t.Fatalf("after the resume: %v", err)
+				}
 				for _, b := range bs {
 					b.settleICE()
 				}

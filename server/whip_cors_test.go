@@ -34,6 +34,11 @@ func corsDo(ctx context.Context, t *testing.T, method, url, origin string, hdr m
 // the DELETE; a page of an unlisted site is refused with 403 before
 // anything joins, preflight or not.
 func TestWHIPCORSFollowsTheOriginRule(t *testing.T) {
+	// The WHIP session it creates never connects ICE (the offer is never
+	// answered), so the server's shutdown waits out its ICE failure time
+	// (sfu.ICEGuard), 4 s on no CPU: it can wait beside the other parallel
+	// tests.
+	t.Parallel()
 	const player, evil = "https://player.example", "https://evil.example"
 	cfg := testConfig()
 	cfg.Signaling.AllowedOrigins = []string{player}
